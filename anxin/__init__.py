@@ -1,0 +1,1 @@
+"""The composition root of Anxin: settings, the ``anxin`` command line and ``anxin up``."""
