@@ -1,0 +1,225 @@
+"""``anxin up``: builds every part, runs them in one TaskGroup, drains on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.engine import AlertEngine
+from alerts.feed import AlertFeed
+from alerts.inactivity import InactivityMonitor
+from alerts.service import AlertService
+from anxin import migrate
+from anxin.broker import embedded_broker
+from anxin.config import Settings
+from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
+from anxin.demo import demo_clock, run_demo_gateways, save_demo_clock
+from anxin.stores import open_store
+from dashboard.app import create_app
+from dashboard.context import DashboardContext
+from devices.clock import Clock, SystemClock
+from ingest.consumer import Ingest
+from ingest.quarantine import SQLiteQuarantine
+from registry.db import make_async_engine, make_sessionmaker
+from registry.models import Gateway
+from registry.passwords import hash_password, verify_password
+from registry.repository import is_known_gateway
+
+log = logging.getLogger(__name__)
+
+INACTIVITY_CHECK_S = 300.0  # simulated seconds between inactivity sweeps
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: ``anxin up`` owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Readiness:
+    """Named readiness checks; /healthz answers 200 only when all are true."""
+
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+    def __call__(self) -> bool:
+        return all(check() for check in self.checks.values())
+
+
+async def _gateway_secret_lookup(sessions: async_sessionmaker[AsyncSession], gateway_id: str) -> str | None:
+    async with sessions() as session:
+        gateway = await session.get(Gateway, gateway_id)
+    if gateway is None or gateway.revoked_at is not None or not gateway.secret_hash:
+        return None
+    return gateway.secret_hash
+
+
+async def _ensure_demo_credentials(
+    sessions: async_sessionmaker[AsyncSession], secret: str, gateway_ids: list[str]
+) -> None:
+    async with sessions() as session:
+        rows = (await session.scalars(select(Gateway).where(Gateway.id.in_(gateway_ids)))).all()
+        for gateway in rows:
+            password = demo_gateway_password(secret, gateway.id)
+            if not gateway.secret_hash or not verify_password(gateway.secret_hash, password):
+                gateway.secret_hash = await asyncio.to_thread(hash_password, password)
+        await session.commit()
+
+
+def _print_banner(settings: Settings) -> None:
+    url = f"http://{settings.host}:{settings.port}/"
+    lines = [
+        "",
+        "  Anxin (安心) is starting",
+        f"  dashboard   {url}",
+        f"  MQTT broker mqtt://{settings.host}:{settings.mqtt_port}  (services log in as anxin-platform)",
+        f"  data        {settings.data_dir}",
+    ]
+    if settings.demo:
+        lines += [
+            f"  demo        {settings.homes} simulated homes at {settings.speed:g}x real time",
+            "  logins      care station: station / demo   family: family / demo",
+            "              installer: installer / demo    admin: admin / demo",
+        ]
+    sys.stdout.write("\n".join(lines) + "\n\n")
+    sys.stdout.flush()
+
+
+async def _status_line(
+    ingest: Ingest, alerts: AlertService, settings: Settings, clock: Clock, homes: int
+) -> None:
+    """One live line: homes online, readings/s, open alerts (rewritten in place on a terminal)."""
+    tty = sys.stdout.isatty()
+    last_written, last_t = ingest.stats.written, time.monotonic()
+    while True:
+        await asyncio.sleep(settings.status_interval_s)
+        now_t = time.monotonic()
+        rate = (ingest.stats.written - last_written) / max(now_t - last_t, 1e-6)
+        last_written, last_t = ingest.stats.written, now_t
+        online = sum(1 for s in ingest.gateway_status.values() if s.state == "online")
+        open_alerts = await alerts.count_open()
+        sim = clock.now().astimezone().strftime("%Y-%m-%d %H:%M") if settings.demo else ""
+        line = (
+            f"homes online {online}/{homes}  readings/s {rate:,.0f}  open alerts {open_alerts}"
+            + (f"  simulated time {sim}" if sim else "")
+        )
+        if tty:
+            sys.stdout.write("\r" + line.ljust(100))
+        else:
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        if settings.demo:
+            save_demo_clock(settings.data_dir, clock.now())
+
+
+async def run(settings: Settings) -> int:
+    """Run the platform until SIGINT/SIGTERM; returns the process exit code."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.secret_key()
+    _print_banner(settings)
+    await asyncio.to_thread(migrate.upgrade, settings.registry_url)
+    db = make_async_engine(settings.registry_url)
+    sessions = make_sessionmaker(db)
+    clock: Clock = demo_clock(settings.data_dir, settings.speed) if settings.demo else SystemClock()
+
+    fleet = None
+    if settings.demo:
+        from registry.demo import seed_demo  # noqa: PLC0415 - demo only
+
+        async with sessions() as session:
+            fleet = await seed_demo(session, settings.homes)
+            await session.commit()
+        await _ensure_demo_credentials(sessions, secret, [g.gateway_id for g in fleet.gateways])
+
+    logins = BrokerLogins(secret, lambda gid: _gateway_secret_lookup(sessions, gid), verify_password)
+    store = await open_store(settings)
+    quarantine = await SQLiteQuarantine.open(settings.quarantine_path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def known(gateway_id: str) -> bool:
+        async with sessions() as session:
+            return await is_known_gateway(session, gateway_id)
+
+    password = service_password(secret)
+    try:
+        async with embedded_broker(settings.host, settings.mqtt_port, logins.verify, list(SERVICE_USERS)):
+            ingest = Ingest(
+                broker_host=settings.host, broker_port=settings.mqtt_port, store=store,
+                quarantine=quarantine, clock=clock, is_known_gateway=known,
+                username="anxin-ingest", password=password, client_id="anxin-ingest",
+            )
+            feed = AlertFeed()
+            alerts = AlertService(sessions, feed, clock)
+            engine = AlertEngine(
+                alerts, sessions, settings.host, settings.mqtt_port, clock,
+                username="anxin-alerts", password=password,
+            )
+            monitor = InactivityMonitor(alerts, sessions, store.last_activity, clock, INACTIVITY_CHECK_S)
+            server = _EmbeddedServer(
+                uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
+            )
+            ready = Readiness(
+                {
+                    "ingest": ingest.ready.is_set,
+                    "alerts": engine.ready.is_set,
+                    "http": lambda: server.started,
+                }
+            )
+            app = create_app(
+                DashboardContext(
+                    sessions=sessions, alerts=alerts, feed=feed, is_ready=ready,
+                    secret_key=secret, clock=clock,
+                )
+            )
+            server.config.app = app
+            async with asyncio.TaskGroup() as tg:
+                core = [
+                    tg.create_task(ingest.run(), name="ingest"),
+                    tg.create_task(engine.run(), name="alerts"),
+                    tg.create_task(monitor.run(), name="inactivity"),
+                    tg.create_task(server.serve(), name="http"),
+                ]
+                edge: list[asyncio.Task[None]] = []
+                if fleet is not None:
+                    edge.append(
+                        tg.create_task(
+                            run_demo_gateways(settings, fleet, secret, clock), name="demo-gateways"
+                        )
+                    )
+                status = tg.create_task(
+                    _status_line(ingest, alerts, settings, clock, len(fleet.gateways) if fleet else 0),
+                    name="status",
+                )
+                await stop.wait()
+                log.info("shutdown_requested")
+                for task in [status, *edge]:
+                    task.cancel()
+                await asyncio.gather(*edge, status, return_exceptions=True)
+                server.should_exit = True
+                for task in core:
+                    if task.get_name() != "http":
+                        task.cancel()
+    finally:
+        if settings.demo:
+            save_demo_clock(settings.data_dir, clock.now())
+        await store.close()
+        await quarantine.close()
+        await db.dispose()
+        sys.stdout.write("\nAnxin stopped.\n")
+    return 0
+
