@@ -15,7 +15,9 @@ from anxin.config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="anxin", description="Anxin (安心) home-care safety platform")
+    parser = argparse.ArgumentParser(
+        prog="anxin", description="Anxin (安心) home-care safety platform"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run broker, ingest, store, alerts and dashboard in one process")
     up.add_argument("--demo", action="store_true", help="seed a demo station and simulate homes")
@@ -24,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, help="dashboard HTTP port (default 8000)")
     up.add_argument("--mqtt-port", type=int, help="embedded MQTT broker port (default 1884)")
     up.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    up.add_argument("--data-dir", type=Path, help="where databases and outboxes live (default .anxin)")
+    up.add_argument(
+        "--data-dir", type=Path, help="where databases and outboxes live (default .anxin)"
+    )
     up.add_argument("--store", choices=["sqlite", "influxdb"], help="time-series store")
     up.add_argument("--influx-url", help="InfluxDB HTTP URL (with --store influxdb)")
     up.add_argument("--database-url", help="registry database URL (default SQLite in the data dir)")
@@ -35,8 +39,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     fields = (
-        "demo", "homes", "speed", "port", "mqtt_port", "host", "data_dir", "store", "influx_url",
-        "database_url", "seed",
+        "demo",
+        "homes",
+        "speed",
+        "port",
+        "mqtt_port",
+        "host",
+        "data_dir",
+        "store",
+        "influx_url",
+        "database_url",
+        "seed",
     )
     given = {f: getattr(args, f) for f in fields if getattr(args, f, None) not in (None, False)}
     return Settings(**given)
@@ -58,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValidationError as err:
             sys.stderr.write(f"anxin up: invalid settings:\n{err}\n")
             return 2
-        from anxin.app import run  # noqa: PLC0415 - keep `anxin --help` fast
+        from anxin.app import run
 
         return asyncio.run(run(settings))
     return 2

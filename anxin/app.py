@@ -12,28 +12,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.inactivity import InactivityMonitor
 from alerts.service import AlertService
+from dashboard.app import create_app
+from ingest.consumer import Ingest
+from registry.repository import is_known_gateway
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from anxin import migrate
 from anxin.broker import embedded_broker
 from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
 from anxin.demo import demo_clock, run_demo_gateways, save_demo_clock
 from anxin.stores import open_store
-from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from devices.clock import Clock, SystemClock
-from ingest.consumer import Ingest
 from ingest.quarantine import SQLiteQuarantine
 from registry.db import make_async_engine, make_sessionmaker
 from registry.models import Gateway
 from registry.passwords import hash_password, verify_password
-from registry.repository import is_known_gateway
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ class Readiness:
         return all(check() for check in self.checks.values())
 
 
-async def _gateway_secret_lookup(sessions: async_sessionmaker[AsyncSession], gateway_id: str) -> str | None:
+async def _gateway_secret_lookup(
+    sessions: async_sessionmaker[AsyncSession], gateway_id: str
+) -> str | None:
     async with sessions() as session:
         gateway = await session.get(Gateway, gateway_id)
     if gateway is None or gateway.revoked_at is not None or not gateway.secret_hash:
@@ -136,14 +138,16 @@ async def run(settings: Settings) -> int:
 
     fleet = None
     if settings.demo:
-        from registry.demo import seed_demo  # noqa: PLC0415 - demo only
+        from registry.demo import seed_demo
 
         async with sessions() as session:
             fleet = await seed_demo(session, settings.homes)
             await session.commit()
         await _ensure_demo_credentials(sessions, secret, [g.gateway_id for g in fleet.gateways])
 
-    logins = BrokerLogins(secret, lambda gid: _gateway_secret_lookup(sessions, gid), verify_password)
+    logins = BrokerLogins(
+        secret, lambda gid: _gateway_secret_lookup(sessions, gid), verify_password
+    )
     store = await open_store(settings)
     quarantine = await SQLiteQuarantine.open(settings.quarantine_path)
     stop = asyncio.Event()
@@ -157,19 +161,34 @@ async def run(settings: Settings) -> int:
 
     password = service_password(secret)
     try:
-        async with embedded_broker(settings.host, settings.mqtt_port, logins.verify, list(SERVICE_USERS)):
+        async with embedded_broker(
+            settings.host, settings.mqtt_port, logins.verify, list(SERVICE_USERS)
+        ):
             ingest = Ingest(
-                broker_host=settings.host, broker_port=settings.mqtt_port, store=store,
-                quarantine=quarantine, clock=clock, is_known_gateway=known,
-                username="anxin-ingest", password=password, client_id="anxin-ingest",
+                broker_host=settings.host,
+                broker_port=settings.mqtt_port,
+                store=store,
+                quarantine=quarantine,
+                clock=clock,
+                is_known_gateway=known,
+                username="anxin-ingest",
+                password=password,
+                client_id="anxin-ingest",
             )
             feed = AlertFeed()
             alerts = AlertService(sessions, feed, clock)
             engine = AlertEngine(
-                alerts, sessions, settings.host, settings.mqtt_port, clock,
-                username="anxin-alerts", password=password,
+                alerts,
+                sessions,
+                settings.host,
+                settings.mqtt_port,
+                clock,
+                username="anxin-alerts",
+                password=password,
             )
-            monitor = InactivityMonitor(alerts, sessions, store.last_activity, clock, INACTIVITY_CHECK_S)
+            monitor = InactivityMonitor(
+                alerts, sessions, store.last_activity, clock, INACTIVITY_CHECK_S
+            )
             server = _EmbeddedServer(
                 uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
             )
@@ -182,8 +201,12 @@ async def run(settings: Settings) -> int:
             )
             app = create_app(
                 DashboardContext(
-                    sessions=sessions, alerts=alerts, feed=feed, is_ready=ready,
-                    secret_key=secret, clock=clock,
+                    sessions=sessions,
+                    alerts=alerts,
+                    feed=feed,
+                    is_ready=ready,
+                    secret_key=secret,
+                    clock=clock,
                 )
             )
             server.config.app = app
@@ -202,7 +225,9 @@ async def run(settings: Settings) -> int:
                         )
                     )
                 status = tg.create_task(
-                    _status_line(ingest, alerts, settings, clock, len(fleet.gateways) if fleet else 0),
+                    _status_line(
+                        ingest, alerts, settings, clock, len(fleet.gateways) if fleet else 0
+                    ),
                     name="status",
                 )
                 await stop.wait()
@@ -222,4 +247,3 @@ async def run(settings: Settings) -> int:
         await db.dispose()
         sys.stdout.write("\nAnxin stopped.\n")
     return 0
-

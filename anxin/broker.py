@@ -38,7 +38,7 @@ class Principal(StrEnum):
 Verify = Callable[[str, str], Awaitable[Principal | None]]
 
 
-class RegistryAuthPlugin(BaseAuthPlugin):
+class RegistryAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
     """Authenticates every client through the injected ``verify``; refuses anonymous clients."""
 
     @dataclass
@@ -60,12 +60,16 @@ class RegistryAuthPlugin(BaseAuthPlugin):
             log.warning("broker_login_refused username=%s", session.username)
             return False
         if principal is Principal.GATEWAY and session.client_id != session.username:
-            log.warning("broker_client_id_mismatch username=%s client_id=%s", session.username, session.client_id)
+            log.warning(
+                "broker_client_id_mismatch username=%s client_id=%s",
+                session.username,
+                session.client_id,
+            )
             return False
         return True
 
 
-class GatewayTopicPlugin(BaseTopicPlugin):
+class GatewayTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
     """A gateway login may publish and subscribe only within ``anxin/v1/<its id>/``."""
 
     @dataclass
@@ -75,7 +79,11 @@ class GatewayTopicPlugin(BaseTopicPlugin):
         service_users: list[str] | None = None
 
     async def topic_filtering(
-        self, *, session: Session | None = None, topic: str | None = None, action: Action | None = None
+        self,
+        *,
+        session: Session | None = None,
+        topic: str | None = None,
+        action: Action | None = None,
     ) -> bool | None:
         """Allow services everything, gateways their own subtree only."""
         if session is None or topic is None:
@@ -85,7 +93,12 @@ class GatewayTopicPlugin(BaseTopicPlugin):
         own = f"{ROOT}/{session.username}/"
         allowed = topic.startswith(own) and "#" not in topic[len(own) - 1 :] and "+" not in topic
         if not allowed:
-            log.warning("broker_topic_refused username=%s topic=%s action=%s", session.username, topic, action)
+            log.warning(
+                "broker_topic_refused username=%s topic=%s action=%s",
+                session.username,
+                topic,
+                action,
+            )
         return allowed
 
 

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     influx_database: str = "anxin"
     demo: bool = False
     homes: int = Field(default=20, ge=1, le=2000)
-    speed: float = Field(default=1.0, gt=0, le=10_000)  # simulated time runs this many times real time
+    speed: float = Field(
+        default=1.0, gt=0, le=10_000
+    )  # simulated time runs this many times real time
     seed: int = 1
     station_timezone: str = "Asia/Shanghai"
     status_interval_s: float = Field(default=2.0, gt=0)

@@ -26,7 +26,9 @@ def service_password(secret_key: str) -> str:
 
 def demo_gateway_password(secret_key: str, gateway_id: str) -> str:
     """A simulated gateway's password, derived from the installation secret (demo only)."""
-    return hmac.new(secret_key.encode(), f"gateway:{gateway_id}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret_key.encode(), f"gateway:{gateway_id}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 class BrokerLogins:

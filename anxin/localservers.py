@@ -35,13 +35,20 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, timeout: float = START_TIMEOUT_S, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = START_TIMEOUT_S, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until something accepts TCP connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise LocalServerError(f"process exited with {proc.returncode} before port {port} opened")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            raise LocalServerError(
+                f"process exited with {proc.returncode} before port {port} opened"
+            )
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
             return
         time.sleep(0.05)
     raise LocalServerError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
@@ -70,7 +77,7 @@ class Server:
         """Start the process and wait until its port accepts connections."""
         log = self.log_path.open("ab")
         preexec = _demote(self.user) if self.user else None
-        self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own constants
+        self.proc = subprocess.Popen(
             self.argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec, cwd=self.data_dir
         )
         log.close()
@@ -127,16 +134,21 @@ def mosquitto(data_dir: Path, extra_conf: str = "", port: int | None = None) -> 
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "mosquitto.conf"
-    base = extra_conf if "listener" in extra_conf else f"listener {port} 127.0.0.1\nallow_anonymous true\n" + extra_conf
+    base = (
+        extra_conf
+        if "listener" in extra_conf
+        else f"listener {port} 127.0.0.1\nallow_anonymous true\n" + extra_conf
+    )
     conf.write_text(
         "per_listener_settings false\n"
         f"persistence true\npersistence_location {data_dir}/\nautosave_interval 1\n"
         # queues sized for a long consumer outage instead of the silent default of 1000
-        "max_queued_messages 1000000\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
-        + base
+        "max_queued_messages 1000000\nmax_inflight_messages 1000\nset_tcp_nodelay true\n" + base
     )
     os.chmod(data_dir, 0o777)
-    server = Server("mosquitto", port, [binary, "-c", str(conf)], data_dir, data_dir / "mosquitto.log")
+    server = Server(
+        "mosquitto", port, [binary, "-c", str(conf)], data_dir, data_dir / "mosquitto.log"
+    )
     server.start()
     return server
 
@@ -153,10 +165,12 @@ def influxdb(data_dir: Path) -> Server:
         f'[meta]\n  dir = "{data_dir}/meta"\n'
         f'[data]\n  dir = "{data_dir}/data"\n  wal-dir = "{data_dir}/wal"\n  query-log-enabled = false\n'
         f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
-        '[monitor]\n  store-enabled = false\n'
-        '[continuous_queries]\n  enabled = false\n'
+        "[monitor]\n  store-enabled = false\n"
+        "[continuous_queries]\n  enabled = false\n"
     )
-    server = Server("influxdb", port, [binary, "-config", str(conf)], data_dir, data_dir / "influxd.log")
+    server = Server(
+        "influxdb", port, [binary, "-config", str(conf)], data_dir, data_dir / "influxd.log"
+    )
     server.start()
     _wait_http(f"http://127.0.0.1:{port}/ping", server)
     return server
@@ -196,15 +210,26 @@ def postgres(data_dir: Path) -> Server:
         entry = pwd.getpwnam(user)
         os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     if not pgdata.exists():
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [_pg_bin("initdb"), "-D", str(pgdata), "-A", "trust", "-U", "postgres", "--no-sync"],
             check=True,
             capture_output=True,
             preexec_fn=_demote(user) if user else None,
         )
     argv = [
-        _pg_bin("postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1",
-        "-k", str(data_dir), "-c", "fsync=off", "-c", "full_page_writes=off",
+        _pg_bin("postgres"),
+        "-D",
+        str(pgdata),
+        "-p",
+        str(port),
+        "-h",
+        "127.0.0.1",
+        "-k",
+        str(data_dir),
+        "-c",
+        "fsync=off",
+        "-c",
+        "full_page_writes=off",
     ]
     log = data_dir / "postgres.log"
     if user:

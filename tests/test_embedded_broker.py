@@ -29,9 +29,16 @@ async def broker_port() -> AsyncIterator[int]:
         yield port
 
 
-def client(port: int, user: str, password: str, client_id: str | None = None, **kw: object) -> aiomqtt.Client:
+def client(
+    port: int, user: str, password: str, client_id: str | None = None, **kw: object
+) -> aiomqtt.Client:
     return aiomqtt.Client(
-        "127.0.0.1", port, identifier=client_id or user, username=user, password=password, **kw  # type: ignore[arg-type]
+        "127.0.0.1",
+        port,
+        identifier=client_id or user,
+        username=user,
+        password=password,
+        **kw,  # type: ignore[arg-type]
     )
 
 

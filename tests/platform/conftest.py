@@ -79,8 +79,21 @@ def make_platform(tmp: Path, homes: int = 3, speed: float = 60.0) -> Platform:
     data_dir = tmp / "data"
     port, mqtt_port = free_port(), free_port()
     argv = [
-        sys.executable, "-m", "anxin", "up", "--demo", "--homes", str(homes), "--speed", str(speed),
-        "--port", str(port), "--mqtt-port", str(mqtt_port), "--data-dir", str(data_dir),
+        sys.executable,
+        "-m",
+        "anxin",
+        "up",
+        "--demo",
+        "--homes",
+        str(homes),
+        "--speed",
+        str(speed),
+        "--port",
+        str(port),
+        "--mqtt-port",
+        str(mqtt_port),
+        "--data-dir",
+        str(data_dir),
     ]
     return Platform(data_dir, port, mqtt_port, argv, tmp / "anxin-up.log")
 

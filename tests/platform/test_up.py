@@ -35,7 +35,9 @@ def wait_until(condition: Any, timeout: float = WAIT_S, what: str = "condition")
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def publish_event(p: Platform, gateway_id: str, kind: EventKind, event_id: str, times: int = 1) -> None:
+def publish_event(
+    p: Platform, gateway_id: str, kind: EventKind, event_id: str, times: int = 1
+) -> None:
     """Publish an event as the demo gateway would, with its own broker login."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{gateway_id}")
     client.username_pw_set(gateway_id, demo_gateway_password(p.secret(), gateway_id))
@@ -44,8 +46,14 @@ def publish_event(p: Platform, gateway_id: str, kind: EventKind, event_id: str, 
     try:
         for seq in range(times):
             msg = EventMessage(
-                gw=gateway_id, boot="testboot", seq=seq, sent_at=datetime.now(UTC),
-                id=event_id, kind=kind, dev="wear-1", t=datetime.now(UTC),
+                gw=gateway_id,
+                boot="testboot",
+                seq=seq,
+                sent_at=datetime.now(UTC),
+                id=event_id,
+                kind=kind,
+                dev="wear-1",
+                t=datetime.now(UTC),
             )
             info = client.publish(topic(gateway_id, Channel.EVENTS), encode(msg), qos=1)
             info.wait_for_publish(timeout=10)
@@ -55,7 +63,9 @@ def publish_event(p: Platform, gateway_id: str, kind: EventKind, event_id: str, 
 
 
 def alerts(p: Platform, token: str, **params: str) -> list[dict[str, Any]]:
-    r = httpx.get(f"{p.url}/api/v1/alerts", params=params, headers={"Authorization": f"Bearer {token}"})
+    r = httpx.get(
+        f"{p.url}/api/v1/alerts", params=params, headers={"Authorization": f"Bearer {token}"}
+    )
     r.raise_for_status()
     result: list[dict[str, Any]] = r.json()
     return result
@@ -65,7 +75,7 @@ def stored_readings(data_dir: Path) -> int:
     with sqlite3.connect(f"file:{data_dir / 'timeseries.db'}?mode=ro", uri=True) as db:
         tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
         table = "readings" if "readings" in tables else tables[0]
-        count: int = db.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: S608
+        count: int = db.execute(f"select count(*) from {table}").fetchone()[0]
         return count
 
 
@@ -78,7 +88,9 @@ def test_healthz_and_demo_logins(platform: Platform) -> None:
     family = platform.token("family")
     r = httpx.get(f"{platform.url}/api/v1/residents", headers={"Authorization": f"Bearer {family}"})
     assert len(r.json()) == 1
-    bad = httpx.post(f"{platform.url}/api/v1/auth/token", data={"username": "station", "password": "x"})
+    bad = httpx.post(
+        f"{platform.url}/api/v1/auth/token", data={"username": "station", "password": "x"}
+    )
     assert bad.status_code == 401
 
 
@@ -91,13 +103,16 @@ def test_fall_delivered_twice_raises_one_alert(platform: Platform) -> None:
     event_id = uuid.uuid4().hex
     publish_event(platform, "demo-gw-0002", EventKind.FALL, event_id, times=2)
     found = wait_until(
-        lambda: [a for a in alerts(platform, staff) if a["kind"] == "fall" and a["state"] != "resolved"],
+        lambda: [
+            a for a in alerts(platform, staff) if a["kind"] == "fall" and a["state"] != "resolved"
+        ],
         what="a fall alert",
     )
     assert len(found) == 1
     assert found[0]["priority"] == "high"
     r = httpx.post(
-        f"{platform.url}/api/v1/alerts/{found[0]['id']}/ack", headers={"Authorization": f"Bearer {staff}"}
+        f"{platform.url}/api/v1/alerts/{found[0]['id']}/ack",
+        headers={"Authorization": f"Bearer {staff}"},
     )
     assert r.status_code == 200
     assert r.json()["state"] == "acknowledged"
