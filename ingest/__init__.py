@@ -1,0 +1,1 @@
+"""Ingest: the cloud consumer (MQTT in, validate, quarantine, dedupe, batch, ack) and the stores."""

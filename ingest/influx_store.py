@@ -1,0 +1,252 @@
+"""The production time-series store: InfluxDB through the 1.x HTTP API (/write, InfluxQL /query).
+
+Line protocol is encoded by influxdb_client's ``Point``; its write and query APIs are not used
+because they speak Flux and /api/v2/write, which InfluxDB 1.x lacks and 3.x dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
+
+from devices.values import Event, Reading
+from ingest.errors import StoreError, StoreUnavailableError
+from ingest.store import (
+    ACTIVITY_MEASUREMENTS,
+    READING_MEASUREMENTS,
+    check_measurements,
+    from_ns,
+    to_ns,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_MEASUREMENT = "event"
+WRITE_CHUNK_POINTS = 5_000  # InfluxDB's recommended batch size per /write request
+GATEWAYS_PER_QUERY = 200  # keeps a last_activity query's WHERE clause a sensible length
+HTTP_TIMEOUT_S = 30.0  # a large write to a busy server can take seconds; never hang forever
+
+Row = dict[str, Any]
+
+
+class InfluxStore:
+    """ReadingStore on an InfluxDB 1.x database (also 2.x/3.x v1-compatibility endpoints)."""
+
+    def __init__(self, client: httpx.AsyncClient, database: str) -> None:
+        self._client = client
+        self._db = database
+
+    @classmethod
+    async def open(cls, url: str, database: str) -> InfluxStore:
+        """Connect to ``url`` and create ``database`` if it does not exist."""
+        client = httpx.AsyncClient(base_url=url, timeout=HTTP_TIMEOUT_S)
+        store = cls(client, database)
+        try:
+            await store._post_query(f"CREATE DATABASE {ident(database)}")
+        except StoreError:
+            await client.aclose()
+            raise
+        log.info("store_opened kind=influxdb url=%s database=%s", url, database)
+        return store
+
+    async def write_readings(self, readings: Sequence[Reading]) -> None:
+        """Write readings; a point with the same series and time is overwritten by InfluxDB."""
+        check_measurements(readings)
+        await self._write(reading_line(r) for r in readings)
+
+    async def write_events(self, events: Sequence[Event]) -> None:
+        """Write events; ``id`` is a tag, so a rewrite hits the same series and time."""
+        await self._write(event_line(e) for e in events)
+
+    async def recent_readings(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> list[Reading]:
+        """Readings of one device and measurement with since <= time <= until, ascending time."""
+        rows = await self._select(
+            f'SELECT "value", "rx" FROM {ident(measurement)} WHERE "gw" = {literal(gateway)}'
+            f' AND "dev" = {literal(device)} AND time >= {to_ns(since)} AND time <= {to_ns(until)}'
+            " ORDER BY time ASC"
+        )
+        return [
+            Reading(
+                gateway,
+                device,
+                measurement,
+                float(r["value"]),
+                from_ns(r["time"]),
+                from_ns(r["rx"]),
+            )
+            for r in rows
+        ]
+
+    async def last_seen(self, gateway: str) -> dict[str, datetime]:
+        """Device id -> time of its latest reading, for one gateway."""
+        rows = await self._select(
+            f'SELECT last("value") FROM {",".join(map(ident, READING_MEASUREMENTS))}'
+            f' WHERE "gw" = {literal(gateway)} GROUP BY "dev"'
+        )
+        return _latest_by(rows, "dev")
+
+    async def last_activity(self, gateways: Sequence[str], until: datetime) -> dict[str, datetime]:
+        """Gateway -> time of its latest activity reading (value >= 1) at or before ``until``."""
+        found: dict[str, datetime] = {}
+        unique = list(dict.fromkeys(gateways))
+        for start in range(0, len(unique), GATEWAYS_PER_QUERY):
+            chunk = unique[start : start + GATEWAYS_PER_QUERY]
+            which = " OR ".join(f'"gw" = {literal(gw)}' for gw in chunk)
+            rows = await self._select(
+                f'SELECT last("value") FROM {",".join(map(ident, ACTIVITY_MEASUREMENTS))}'
+                f' WHERE ({which}) AND "value" >= 1 AND time <= {to_ns(until)} GROUP BY "gw"'
+            )
+            found.update(_latest_by(rows, "gw"))
+        return found
+
+    async def events(self, gateway: str, since: datetime) -> list[Event]:
+        """Events of one gateway with time >= since, ascending time."""
+        rows = await self._select(
+            f'SELECT "id", "kind", "dev", "data", "rx" FROM {ident(EVENT_MEASUREMENT)}'
+            f' WHERE "gw" = {literal(gateway)} AND time >= {to_ns(since)}'
+        )
+        rows.sort(key=lambda r: (r["time"], r["id"]))
+        return [
+            Event(
+                r["id"],
+                gateway,
+                r["dev"],
+                r["kind"],
+                from_ns(r["time"]),
+                from_ns(r["rx"]),
+                json.loads(r["data"]),
+            )
+            for r in rows
+        ]
+
+    async def count_readings(self) -> int:
+        """How many reading points the store holds."""
+        rows = await self._select(
+            f'SELECT count("value") FROM {",".join(map(ident, READING_MEASUREMENTS))}'
+        )
+        return sum(int(r["count"]) for r in rows)
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.aclose()
+        log.info("store_closed kind=influxdb database=%s", self._db)
+
+    async def _write(self, lines: Iterable[str]) -> None:
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= WRITE_CHUNK_POINTS:
+                await self._post_write(chunk)
+                chunk = []
+        if chunk:
+            await self._post_write(chunk)
+
+    async def _post_write(self, lines: list[str]) -> None:
+        body = "\n".join(lines).encode()
+        await self._request("POST", "/write", {"db": self._db, "precision": "ns"}, body)
+
+    async def _post_query(self, q: str) -> list[Row]:
+        return await self._query("POST", q)
+
+    async def _select(self, q: str) -> list[Row]:
+        return await self._query("GET", q)
+
+    async def _query(self, method: str, q: str) -> list[Row]:
+        """Run one InfluxQL statement; rows of every series, each with its tags merged in."""
+        params = {"db": self._db, "q": q, "epoch": "ns"}
+        response = await self._request(method, "/query", params, None)
+        try:
+            body = response.json()
+        except ValueError as err:
+            raise StoreError(f"influxdb: unreadable query response: {err}") from err
+        rows: list[Row] = []
+        for result in body.get("results", []):
+            if "error" in result:
+                raise StoreError(f"influxdb: {result['error']} in {q!r}")
+            for series in result.get("series", []):
+                tags = series.get("tags", {})
+                for values in series.get("values", []):
+                    rows.append({**tags, **dict(zip(series["columns"], values, strict=True))})
+        return rows
+
+    async def _request(
+        self, method: str, path: str, params: dict[str, str], body: bytes | None
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, params=params, content=body)
+        except httpx.TransportError as err:
+            raise StoreUnavailableError(f"influxdb {path}: {err!r}") from err
+        except httpx.HTTPError as err:
+            raise StoreError(f"influxdb {path}: {err!r}") from err
+        if response.status_code >= 500:
+            raise StoreUnavailableError(f"influxdb {path}: {response.status_code} {response.text}")
+        if response.status_code >= 400:
+            raise StoreError(f"influxdb {path}: {response.status_code} {response.text}")
+        return response
+
+
+def reading_line(reading: Reading) -> str:
+    """The line protocol of one reading: measurement key, tags gw/dev, fields value/rx."""
+    return _line(
+        reading.measurement,
+        {"gw": reading.gateway, "dev": reading.device},
+        {"value": float(reading.value), "rx": to_ns(reading.received_at)},
+        to_ns(reading.time),
+    )
+
+
+def event_line(event: Event) -> str:
+    """The line protocol of one event: measurement ``event``, tags gw/kind/id, fields dev/data/rx."""
+    return _line(
+        EVENT_MEASUREMENT,
+        {"gw": event.gateway, "kind": event.kind, "id": event.event_id},
+        {
+            "dev": event.device,
+            "data": json.dumps(event.data, sort_keys=True),
+            "rx": to_ns(event.received_at),
+        },
+        to_ns(event.time),
+    )
+
+
+def _line(
+    measurement: str, tags: dict[str, str], fields: dict[str, str | float | int], time_ns: int
+) -> str:
+    """Line protocol by influxdb_client's Point (whose builder methods are untyped)."""
+    point = Point(measurement)  # type: ignore[no-untyped-call]
+    for key, tag in tags.items():
+        point = point.tag(key, tag)  # type: ignore[no-untyped-call]
+    for key, field in fields.items():
+        point = point.field(key, field)  # type: ignore[no-untyped-call]
+    point = point.time(time_ns, WritePrecision.NS)  # type: ignore[no-untyped-call]
+    line: str = point.to_line_protocol()
+    return line
+
+
+def ident(name: str) -> str:
+    """An InfluxQL double-quoted identifier."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def literal(value: str) -> str:
+    """An InfluxQL single-quoted string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _latest_by(rows: list[Row], tag: str) -> dict[str, datetime]:
+    """Tag value -> the latest ``time`` among rows (one row per measurement and tag value)."""
+    latest: dict[str, int] = {}
+    for row in rows:
+        key = row.get(tag)
+        if key:
+            latest[key] = max(latest.get(key, row["time"]), row["time"])
+    return {key: from_ns(t) for key, t in latest.items()}

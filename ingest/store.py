@@ -1,0 +1,77 @@
+"""The time-series store interface every stage reads and writes through, and shared encodings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from devices.catalog import MEASUREMENTS
+from devices.values import Event, Reading
+from ingest.errors import StoreError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+# measurements whose reading of 1 or more means someone is active at home
+ACTIVITY_MEASUREMENTS: tuple[str, ...] = tuple(
+    sorted(k for k, m in MEASUREMENTS.items() if m.activity)
+)
+READING_MEASUREMENTS: tuple[str, ...] = tuple(sorted(MEASUREMENTS))
+
+
+class ReadingStore(Protocol):
+    """Where readings and events are kept: idempotent writes and the named queries."""
+
+    async def write_readings(self, readings: Sequence[Reading]) -> None:
+        """Store readings durably; a point with the same (gateway, device, measurement, time) is overwritten."""
+        ...
+
+    async def write_events(self, events: Sequence[Event]) -> None:
+        """Store events durably; an event with the same ``event_id`` is overwritten."""
+        ...
+
+    async def recent_readings(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> list[Reading]:
+        """Readings of one device and measurement with since <= time <= until, ascending time."""
+        ...
+
+    async def last_seen(self, gateway: str) -> dict[str, datetime]:
+        """Device id -> time of its latest reading, for one gateway."""
+        ...
+
+    async def last_activity(self, gateways: Sequence[str], until: datetime) -> dict[str, datetime]:
+        """Gateway -> time of its latest activity reading (value >= 1) at or before ``until``."""
+        ...
+
+    async def events(self, gateway: str, since: datetime) -> list[Event]:
+        """Events of one gateway with time >= since, ascending time."""
+        ...
+
+    async def count_readings(self) -> int:
+        """How many reading points the store holds."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+
+def to_ns(moment: datetime) -> int:
+    """Nanoseconds since the Unix epoch of an aware datetime (exact to the microsecond)."""
+    if moment.tzinfo is None:
+        raise StoreError(f"naive datetime {moment!r}: times must be timezone-aware")
+    return (moment - EPOCH) // _MICROSECOND * 1000
+
+
+def from_ns(ns: int) -> datetime:
+    """The UTC datetime of nanoseconds since the Unix epoch (truncated to the microsecond)."""
+    return EPOCH + timedelta(microseconds=ns // 1000)
+
+
+def check_measurements(readings: Sequence[Reading]) -> None:
+    """StoreError when a reading's measurement is not in the catalog (the stores hold only those)."""
+    for reading in readings:
+        if reading.measurement not in MEASUREMENTS:
+            raise StoreError(f"unknown measurement {reading.measurement!r}")
