@@ -1,0 +1,222 @@
+"""FastAPI dependencies: the one place where callers are identified and roles and objects checked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alerts.errors import AlertNotFoundError
+from alerts.views import AlertView
+from dashboard import access, i18n, tokens
+from dashboard.access import HEALTH_ROLES, Principal, ResidentSummary, Scope
+from dashboard.context import DashboardContext
+from dashboard.errors import LoginRequiredError, PageForbiddenError, TokenError
+from registry.models import Role
+
+SESSION_COOKIE = "anxin_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_ctx(request: Request) -> DashboardContext:
+    """The context the app was created with."""
+    ctx: DashboardContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[DashboardContext, Depends(get_ctx)]
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    """The app's templates."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+Templates = Annotated[Jinja2Templates, Depends(get_templates)]
+
+
+async def get_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
+    """A database session for one request."""
+    async with ctx.sessions() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_lang(request: Request) -> str:
+    """The language of this request (``lang`` cookie, Accept-Language, default zh-CN)."""
+    return i18n.negotiate(
+        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
+
+
+Lang = Annotated[str, Depends(get_lang)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A verified caller: the user, and the session id when they came with the session cookie."""
+
+    user: Principal
+    session_id: str | None
+
+
+async def get_caller(
+    request: Request, ctx: Ctx, session: Session, token: Annotated[str | None, Depends(bearer)]
+) -> Caller:
+    """Identify the caller by bearer token or by session cookie (then unsafe methods need CSRF)."""
+    now = ctx.clock.now()
+    session_id: str | None = None
+    try:
+        if token is not None:
+            claims = tokens.verify(ctx.secret_key, tokens.API_PURPOSE, token, now)
+        elif cookie := request.cookies.get(SESSION_COOKIE):
+            claims = tokens.verify(ctx.secret_key, tokens.SESSION_PURPOSE, cookie, now)
+            session_id = claims.session_id
+        else:
+            raise _unauthorized("not authenticated")
+    except TokenError as err:
+        raise _unauthorized("invalid or expired credentials") from err
+    if (
+        session_id is not None
+        and request.method not in SAFE_METHODS
+        and not tokens.csrf_ok(ctx.secret_key, session_id, request.headers.get(CSRF_HEADER, ""))
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    user = await access.get_user(session, claims.user_id)
+    if user is None:
+        raise _unauthorized("user no longer exists")
+    return Caller(user, session_id)
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_current_user(caller: CurrentCaller) -> Principal:
+    """The signed-in user."""
+    return caller.user
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets only ``roles`` through (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+        return user
+
+    return check
+
+
+HealthReader = Annotated[Principal, Depends(require_roles(*HEALTH_ROLES))]
+AlertHandler = Annotated[Principal, Depends(require_roles(*access.STAFF_ROLES))]
+
+
+async def get_scope(user: HealthReader, session: Session) -> Scope:
+    """The health-data scope of the caller (installers never get here: 403)."""
+    return await access.scope_of(session, user)
+
+
+CallerScope = Annotated[Scope, Depends(get_scope)]
+
+
+async def get_visible_residents(scope: CallerScope, session: Session) -> list[ResidentSummary]:
+    """The residents the caller may see."""
+    return await access.visible_residents(session, scope)
+
+
+VisibleResidents = Annotated[list[ResidentSummary], Depends(get_visible_residents)]
+
+
+async def visible_resident_ids(residents: VisibleResidents) -> frozenset[int]:
+    """The ids of the residents the caller may see."""
+    return frozenset(resident.id for resident in residents)
+
+
+VisibleResidentIds = Annotated[frozenset[int], Depends(visible_resident_ids)]
+
+
+async def get_visible_alert(alert_id: int, scope: CallerScope, ctx: Ctx) -> AlertView:
+    """The alert ``alert_id`` if the caller may see it; 404 alike when missing or not theirs."""
+    try:
+        alert = await ctx.alerts.get(alert_id)
+    except AlertNotFoundError as err:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert") from err
+    if not scope.allows_alert(alert):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
+    return alert
+
+
+VisibleAlert = Annotated[AlertView, Depends(get_visible_alert)]
+
+
+async def get_zone(user: CurrentUser, session: Session) -> ZoneInfo:
+    """The time zone the caller's screens show times in."""
+    return ZoneInfo(await access.timezone_of(session, user))
+
+
+Zone = Annotated[ZoneInfo, Depends(get_zone)]
+
+
+@dataclass(frozen=True, slots=True)
+class PageCaller:
+    """A signed-in user on a web page, with what the page needs to render."""
+
+    user: Principal
+    csrf: str
+    lang: str
+
+
+async def get_page_caller(request: Request, ctx: Ctx, session: Session, lang: Lang) -> PageCaller:
+    """The user behind the session cookie; LoginRequiredError (redirect to /login) otherwise."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise LoginRequiredError("no session")
+    try:
+        claims = tokens.verify(ctx.secret_key, tokens.SESSION_PURPOSE, cookie, ctx.clock.now())
+    except TokenError as err:
+        raise LoginRequiredError(str(err)) from err
+    user = await access.get_user(session, claims.user_id)
+    if user is None:
+        raise LoginRequiredError("user no longer exists")
+    return PageCaller(user, tokens.csrf_for(ctx.secret_key, claims.session_id), lang)
+
+
+PageUser = Annotated[PageCaller, Depends(get_page_caller)]
+
+
+def require_page_roles(*roles: Role) -> Callable[[PageCaller], Awaitable[PageCaller]]:
+    """A page dependency that lets only ``roles`` through (a 403 page otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(caller: PageUser) -> PageCaller:
+        if caller.user.role not in allowed:
+            raise PageForbiddenError(caller.user.role)
+        return caller
+
+    return check
+
+
+ConsoleUser = Annotated[PageCaller, Depends(require_page_roles(*access.STAFF_ROLES))]
+FamilyUser = Annotated[PageCaller, Depends(require_page_roles(Role.FAMILY))]

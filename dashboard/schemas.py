@@ -1,0 +1,107 @@
+"""HTTP request and response schemas of the JSON API (pydantic lives only at this edge)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.service import Outcome
+from alerts.views import AlertView
+from dashboard.access import Principal, ResidentSummary
+from registry.models import Role
+
+NOTE_MAX = 2000  # a handover note, not an essay
+
+
+class TokenOut(BaseModel):
+    """An OAuth2 bearer token."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class MeOut(BaseModel):
+    """The signed-in user."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    station_id: int | None
+    locale: str
+
+    @classmethod
+    def of(cls, user: Principal) -> MeOut:
+        """The schema of a principal."""
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            station_id=user.station_id,
+            locale=user.locale,
+        )
+
+
+class AlertOut(BaseModel):
+    """One alert as a caller sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    priority: str
+    state: str
+    resident_id: int | None
+    resident_name: str
+    home_id: int | None
+    station_id: int | None
+    gateway_id: str
+    raised_at: datetime
+    acked_at: datetime | None
+    acked_by: str | None
+    resolved_at: datetime | None
+    outcome: str | None
+    note: str
+    evidence_count: int
+    summary: str
+
+    @classmethod
+    def of(cls, view: AlertView) -> AlertOut:
+        """The schema of an alert view."""
+        return cls.model_validate(view)
+
+
+class ResolveIn(BaseModel):
+    """How an alert ended."""
+
+    outcome: Outcome
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class ResidentOut(BaseModel):
+    """A resident the caller may see."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    home_id: int
+    home_label: str
+    station_id: int
+    birth_year: int | None
+    care_level: str
+    risk_flags: list[str]
+
+    @classmethod
+    def of(cls, resident: ResidentSummary) -> ResidentOut:
+        """The schema of a resident summary."""
+        return cls.model_validate(resident)
+
+
+class HealthOut(BaseModel):
+    """Readiness of the platform behind the dashboard."""
+
+    status: str

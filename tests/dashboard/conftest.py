@@ -1,0 +1,176 @@
+"""A seeded registry, the real alerts service and the dashboard app, per test."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.feed import AlertFeed
+from alerts.service import AlertService
+from alerts.views import AlertView
+from dashboard.app import create_app
+from dashboard.context import DashboardContext
+from devices.clock import ManualClock
+from devices.values import Event
+from registry.db import Base, make_async_engine, make_sessionmaker
+from registry.models import Device, FamilyLink, Gateway, Home, Resident, Role, Station, User
+from registry.passwords import hash_password
+
+PASSWORD = "correct horse battery"
+START = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+_event_ids = itertools.count(1)
+
+
+@dataclass
+class World:
+    """Two stations with one home and resident each, users of every role, the real services."""
+
+    app: FastAPI
+    ctx: DashboardContext
+    clock: ManualClock
+    sessions: async_sessionmaker[AsyncSession]
+    ids: dict[str, int] = field(default_factory=dict)
+    ready: list[bool] = field(default_factory=lambda: [True])
+
+    async def raise_alert(self, gateway: str, kind: str = "fall") -> AlertView:
+        """Raise an alert the way ingest would: an urgent event from the wearable."""
+        now = self.clock.now()
+        event = Event(
+            event_id=f"evt{next(_event_ids):08d}",
+            gateway=gateway,
+            device=f"{gateway}-wear",
+            kind=kind,
+            time=now,
+            received_at=now,
+            data={},
+        )
+        view = await self.ctx.alerts.raise_from_event(event)
+        assert view is not None
+        return view
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> dict[str, int]:
+    """Stations A and B, a home, a resident, a gateway and a wearable each, and the users."""
+    password_hash = hash_password(PASSWORD)
+    ids: dict[str, int] = {}
+    async with sessions() as session, session.begin():
+        for code, name, resident in (("a", "东城驿站", "王秀英"), ("b", "West Station", "Li Wei")):
+            station = Station(name=name, code=f"st-{code}", timezone="Asia/Shanghai")
+            home = Home(station=station, label=f"home {code}", address="")
+            person = Resident(home=home, name=resident, birth_year=1940)
+            gateway = Gateway(id=f"gw-{code}", home=home, created_at=clock.now())
+            session.add_all([station, home, person, gateway])
+            await session.flush()
+            session.add(
+                Device(
+                    gateway_id=gateway.id,
+                    key=f"gw-{code}-wear",
+                    kind="wearable",
+                    resident_id=person.id,
+                )
+            )
+            ids[f"station_{code}"] = station.id
+            ids[f"resident_{code}"] = person.id
+        users = {
+            "admin": (Role.ADMIN, None),
+            "staff_a": (Role.STAFF, ids["station_a"]),
+            "manager_a": (Role.MANAGER, ids["station_a"]),
+            "staff_b": (Role.STAFF, ids["station_b"]),
+            "family_a": (Role.FAMILY, None),
+            "installer": (Role.INSTALLER, None),
+        }
+        for username, (role, station_id) in users.items():
+            user = User(
+                username=username,
+                password_hash=password_hash,
+                display_name=username.replace("_", " ").title(),
+                role=role.value,
+                station_id=station_id,
+            )
+            session.add(user)
+            await session.flush()
+            ids[username] = user.id
+        session.add(FamilyLink(user_id=ids["family_a"], resident_id=ids["resident_a"]))
+    return ids
+
+
+@pytest.fixture
+async def world(sqlite_url: str) -> AsyncIterator[World]:
+    """A fresh database with the registry and alert tables, seeded, and the app on top."""
+    engine = make_async_engine(sqlite_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    sessions = make_sessionmaker(engine)
+    clock = ManualClock(START)
+    feed = AlertFeed()
+    ready = [True]
+    ctx = DashboardContext(
+        sessions=sessions,
+        alerts=AlertService(sessions, feed, clock),
+        feed=feed,
+        is_ready=lambda: ready[0],
+        secret_key="test-secret-key-0123456789",
+        clock=clock,
+    )
+    ids = await seed(sessions, clock)
+    yield World(create_app(ctx), ctx, clock, sessions, ids, ready)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    transport = httpx.ASGITransport(app=world.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def token_for(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    """Bearer headers for ``username`` through the OAuth2 password flow."""
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+class _Server(uvicorn.Server):
+    """uvicorn with an event set once it listens (so tests wait on it, never sleep)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@pytest.fixture
+async def served(world: World) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(world.app, log_config=None, lifespan="off", timeout_graceful_shutdown=2)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    ready = asyncio.create_task(server.ready.wait())
+    done, _ = await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    assert ready in done, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+        sock.close()
