@@ -1,0 +1,292 @@
+"""The cloud consumer: MQTT in, validate, quarantine, de-duplicate, batch, store, ack back.
+
+Acknowledgement is two-level. The application ack (``anxin/v1/{gw}/ack``) tells the gateway it
+may delete messages from its outbox; it is published only after the store write returned. The
+MQTT PUBACK to the broker is sent (paho manual ack) only once a message has been fully handled,
+so the broker's in-flight window is the backpressure on this consumer, and a message taken in
+but not yet stored when ingest dies is redelivered by the broker from the persistent session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import aiomqtt
+
+from devices.clock import Clock
+from devices.codec import decode_uplink, encode
+from devices.errors import DecodeError
+from devices.payloads import AckMessage, EventMessage, ReadingsMessage, StatusMessage
+from devices.topics import UPLINK, Channel, subscription, topic
+from devices.values import Reading
+from ingest.backoff import Backoff
+from ingest.batcher import next_batch
+from ingest.dedupe import MessageId, SeenMessages
+from ingest.errors import StoreError
+from ingest.quarantine import Quarantine, QuarantinedMessage, RejectReason, quarantined
+from ingest.store import ReadingStore
+from ingest.validation import split_readings, to_event
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+QOS = 1
+KEEPALIVE_S = 30  # the broker notices a dead ingest within 1.5 x this
+RECONNECT_INITIAL_S = 0.2
+RECONNECT_CAP_S = 30.0  # a restarting broker is back in seconds; don't hammer one that is not
+STORE_RETRY_INITIAL_S = 0.1
+STORE_RETRY_CAP_S = 10.0  # the gateway holds the data meanwhile; retry steadily, not wildly
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Counters for the live status line (messages, except ``written``, which counts points)."""
+
+    received: int = 0  # uplink messages taken from the broker
+    written: int = 0  # readings and events written to the store
+    rejected: int = 0  # messages or single readings put in quarantine
+    duplicates: int = 0  # messages recognised as already stored (re-acked, not re-written)
+    acked: int = 0  # message sequence numbers acknowledged to gateways
+    store_failures: int = 0  # store or quarantine writes that failed and were retried
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A readings message taken in and waiting for its batch to be written."""
+
+    key: MessageId
+    mid: int
+    qos: int
+    readings: tuple[Reading, ...]
+
+
+class Ingest:
+    """Consumes gateways' uplink from the broker into a ReadingStore and acknowledges it."""
+
+    def __init__(
+        self,
+        broker_host: str,
+        broker_port: int,
+        store: ReadingStore,
+        quarantine: Quarantine,
+        clock: Clock,
+        is_known_gateway: Callable[[str], Awaitable[bool]],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        client_id: str = "anxin-ingest",
+        batch_max_readings: int = 5_000,
+        batch_max_age_s: float = 0.05,
+        queue_max_messages: int = 1_000,
+        dedupe_capacity: int = 100_000,
+    ) -> None:
+        self._host = broker_host
+        self._port = broker_port
+        self._store = store
+        self._quarantine = quarantine
+        self._clock = clock
+        self._is_known_gateway = is_known_gateway
+        self._username = username
+        self._password = password
+        self._client_id = client_id
+        self._batch_max_readings = batch_max_readings
+        self._batch_max_age_s = batch_max_age_s
+        self._queue_max_messages = queue_max_messages
+        self._seen = SeenMessages(dedupe_capacity)
+        self._stats = IngestStats()
+        self._status: dict[str, StatusMessage] = {}
+        self.ready = asyncio.Event()
+
+    @property
+    def stats(self) -> IngestStats:
+        """A snapshot of the counters."""
+        return dataclasses.replace(self._stats)
+
+    @property
+    def gateway_status(self) -> dict[str, StatusMessage]:
+        """The latest status message of each gateway seen (a copy)."""
+        return dict(self._status)
+
+    async def run(self) -> None:
+        """Consume until cancelled, reconnecting with capped, jittered backoff."""
+        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
+        while True:
+            try:
+                await self._session(backoff)
+            except* aiomqtt.MqttError as group:
+                log.warning(
+                    "ingest_disconnected broker=%s:%d error=%r",
+                    self._host,
+                    self._port,
+                    group.exceptions[0],
+                )
+            finally:
+                self.ready.clear()
+            delay = backoff.next_delay()
+            log.info("ingest_reconnect_wait delay_s=%.2f", delay)
+            await asyncio.sleep(delay)
+
+    def _client(self) -> aiomqtt.Client:
+        client = aiomqtt.Client(
+            self._host,
+            self._port,
+            username=self._username,
+            password=self._password,
+            identifier=self._client_id,
+            clean_session=False,  # the broker keeps our subscription and queues while we are away
+            keepalive=KEEPALIVE_S,
+            # Nagle's algorithm costs ~50 ms per QoS 1 round trip (DESIGN.md)
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        # PUBACK only after handling: aiomqtt exposes no option, so reach paho's client
+        client._client.manual_ack_set(True)
+        return client
+
+    async def _session(self, backoff: Backoff) -> None:
+        async with self._client() as client:
+            await client.subscribe([(subscription(channel), QOS) for channel in UPLINK])
+            backoff.reset()
+            self.ready.set()
+            log.info(
+                "ingest_subscribed broker=%s:%d client_id=%s",
+                self._host,
+                self._port,
+                self._client_id,
+            )
+            # per session: mids of a lost connection mean nothing on the next one, and what was
+            # queued but not PUBACKed is redelivered by the broker
+            queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=self._queue_max_messages)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._write_loop(client, queue), name="ingest-writer")
+                async for message in client.messages:
+                    await self._handle(client, message, queue)
+
+    async def _handle(
+        self, client: aiomqtt.Client, message: aiomqtt.Message, queue: asyncio.Queue[_Pending]
+    ) -> None:
+        self._stats.received += 1
+        now = self._clock.now()
+        name = message.topic.value
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        try:
+            gateway, decoded = decode_uplink(name, payload)
+        except DecodeError as err:
+            await self._reject([quarantined(err.reason, name, payload, now, err.detail)])
+            _puback(client, message.mid, message.qos)
+            return
+        if isinstance(decoded, StatusMessage):
+            self._status[gateway] = decoded
+            log.debug("gateway_status gw=%s state=%s", gateway, decoded.state.value)
+            _puback(client, message.mid, message.qos)
+            return
+        if not await self._is_known_gateway(gateway):
+            # not acked: the gateway keeps its data until it is registered
+            item = quarantined(RejectReason.UNKNOWN_GATEWAY, name, payload, now, f"gw={gateway}")
+            await self._reject([item])
+            _puback(client, message.mid, message.qos)
+            return
+        key: MessageId = (gateway, decoded.boot, decoded.seq)
+        if self._seen.seen(key):
+            self._stats.duplicates += 1
+            await self._publish_acks(client, [key])  # the first ack may have been lost
+            _puback(client, message.mid, message.qos)
+            return
+        if isinstance(decoded, EventMessage):
+            await self._handle_event(client, decoded, key, now, message)
+            return
+        assert isinstance(decoded, ReadingsMessage)
+        good, bad = split_readings(name, decoded, now)
+        if bad:
+            await self._reject(bad)
+        # backpressure: when the writer is behind, stop taking messages from the broker
+        await queue.put(_Pending(key, message.mid, message.qos, tuple(good)))
+
+    async def _handle_event(
+        self,
+        client: aiomqtt.Client,
+        decoded: EventMessage,
+        key: MessageId,
+        now: datetime,
+        message: aiomqtt.Message,
+    ) -> None:
+        event = to_event(decoded, now)
+        await self._retrying("events", self._store.write_events, [event])
+        self._stats.written += 1
+        self._seen.add(key)
+        log.info("event_stored gw=%s kind=%s id=%s", event.gateway, event.kind, event.event_id)
+        await self._publish_acks(client, [key])
+        _puback(client, message.mid, message.qos)
+
+    async def _write_loop(self, client: aiomqtt.Client, queue: asyncio.Queue[_Pending]) -> None:
+        while True:
+            batch = await next_batch(
+                queue,
+                lambda p: max(1, len(p.readings)),
+                self._batch_max_readings,
+                self._batch_max_age_s,
+            )
+            readings = [r for pending in batch for r in pending.readings]
+            if readings:
+                await self._retrying("readings", self._store.write_readings, readings)
+            self._stats.written += len(readings)
+            for pending in batch:
+                self._seen.add(pending.key)
+            log.debug("batch_stored messages=%d readings=%d", len(batch), len(readings))
+            await self._publish_acks(client, [p.key for p in batch])
+            for pending in batch:
+                _puback(client, pending.mid, pending.qos)
+
+    async def _publish_acks(self, client: aiomqtt.Client, keys: Sequence[MessageId]) -> None:
+        """One AckMessage per (gateway, boot), published concurrently at QoS 1."""
+        seqs: dict[tuple[str, str], list[int]] = {}
+        for gateway, boot, seq in keys:
+            seqs.setdefault((gateway, boot), []).append(seq)
+        now = self._clock.now()
+        async with asyncio.TaskGroup() as tg:
+            for (gateway, boot), numbers in seqs.items():
+                ack = AckMessage(boot=boot, seqs=numbers, t=now)
+                tg.create_task(client.publish(topic(gateway, Channel.ACK), encode(ack), qos=QOS))
+        self._stats.acked += len(keys)
+
+    async def _reject(self, items: Sequence[QuarantinedMessage]) -> None:
+        await self._retrying("quarantine", self._quarantine.put_many, items)
+        self._stats.rejected += len(items)
+        for item in items:
+            log.info(
+                "quarantined reason=%s topic=%s detail=%s", item.reason, item.topic, item.detail
+            )
+
+    async def _retrying(
+        self, what: str, write: Callable[[Sequence[T]], Awaitable[None]], items: Sequence[T]
+    ) -> None:
+        """Write until it succeeds; nothing is acked meanwhile, so the gateway keeps its data."""
+        backoff = Backoff(STORE_RETRY_INITIAL_S, STORE_RETRY_CAP_S)
+        while True:
+            try:
+                await write(items)
+            except StoreError as err:
+                self._stats.store_failures += 1
+                delay = backoff.next_delay()
+                log.warning(
+                    "store_write_failed what=%s count=%d error=%r retry_in_s=%.2f",
+                    what,
+                    len(items),
+                    err,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+            else:
+                return
+
+
+def _puback(client: aiomqtt.Client, mid: int, qos: int) -> None:
+    """Send the MQTT PUBACK of a handled message (no-op for QoS 0)."""
+    client._client.ack(mid, qos)
