@@ -83,5 +83,24 @@ async def test_console_shows_a_new_alert_live_and_acknowledges_it(
         await expect(page.locator(f"#alert-{alert.id} .state-label")).to_have_text("已确认")
         await expect(page.locator("#live.on")).to_be_visible()
         await page.screenshot(path=str(SCREENSHOTS / "console-zh.png"), full_page=True)
+
+        # Another screen acknowledges the second alert: this page follows without a reload.
+        await page.evaluate("window.__notReloaded = true")
+        await world.ctx.alerts.acknowledge(second.id, world.ids["manager_a"])
+        await expect(page.locator(f"#alert-{second.id} .state-label")).to_have_text("已确认")
+
+        # Resolve the first from the page: outcome and note reach the service, the row goes.
+        first_row = page.locator(f"#alert-{alert.id}")
+        await first_row.locator('select[name="outcome"]').select_option("visited")
+        await first_row.locator('input[name="note"]').fill("扶起，无外伤")
+        await first_row.locator('form.resolve button[type="submit"]').click()
+        await expect(first_row).to_have_count(0)
+        resolved = await world.ctx.alerts.get(alert.id)
+        assert (resolved.state, resolved.outcome, resolved.note) == (
+            "resolved",
+            "visited",
+            "扶起，无外伤",
+        )
+        assert await page.evaluate("window.__notReloaded === true"), "the page must not reload"
     finally:
         await context.close()
