@@ -139,8 +139,11 @@ def mosquitto(data_dir: Path, extra_conf: str = "", port: int | None = None) -> 
         if "listener" in extra_conf
         else f"listener {port} 127.0.0.1\nallow_anonymous true\n" + extra_conf
     )
+    # as root, Mosquitto drops to the mosquitto user, which cannot enter pytest's 0700 temp dirs
+    run_as = "user root\n" if os.geteuid() == 0 else ""
     conf.write_text(
-        "per_listener_settings false\n"
+        run_as
+        + "per_listener_settings false\n"
         f"persistence true\npersistence_location {data_dir}/\nautosave_interval 1\n"
         # queues sized for a long consumer outage instead of the silent default of 1000
         "max_queued_messages 1000000\nmax_inflight_messages 1000\nset_tcp_nodelay true\n" + base
