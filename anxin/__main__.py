@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from anxin import fall_cli
 from anxin.config import Settings
 
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--database-url", help="registry database URL (default SQLite in the data dir)")
     up.add_argument("--seed", type=int, help="random seed of the demo fleet")
     up.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    fall_cli.add_commands(sub)
     return parser
 
 
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("amqtt", "transitions", "httpx", "uvicorn.access", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if hasattr(args, "handler"):
+        return int(args.handler(args))
     if args.command == "up":
         try:
             settings = _settings(args)

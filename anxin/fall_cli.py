@@ -1,0 +1,165 @@
+"""``anxin train falls`` and ``anxin eval falls``: rebuild and measure the edge fall model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from gateway.fall_detection import FallDetectionError
+from gateway.fall_detection.evaluation import (
+    Interval,
+    Metrics,
+    TrialOutcome,
+    leave_subjects_out,
+    metrics,
+    score,
+)
+from gateway.fall_detection.model import SHIPPED_MODEL_PATH, load_model, save_model
+from gateway.fall_detection.signals import Trial, load_csv_dir, load_sisfall
+from gateway.fall_detection.training import train_model
+
+log = logging.getLogger(__name__)
+
+LOSO_FOLDS = 5
+"""Leave-subjects-out as group k-fold over subjects: 5 folds keep training to seconds."""
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``train falls`` and ``eval falls`` to the ``anxin`` command's sub-parsers."""
+    train = subparsers.add_parser("train", help="train a detector model from a data set")
+    train.add_argument("what", choices=["falls"], help="which detector")
+    train.add_argument("--data", type=Path, required=True, help="SisFall directory")
+    train.add_argument("--out", type=Path, default=SHIPPED_MODEL_PATH, help="model file to write")
+    train.set_defaults(handler=_run_train)
+    ev = subparsers.add_parser("eval", help="evaluate a detector on a data set")
+    ev.add_argument("what", choices=["falls"], help="which detector")
+    ev.add_argument("--data", type=Path, required=True, help="data directory")
+    ev.add_argument("--format", choices=["sisfall", "csv"], default="sisfall", dest="fmt")
+    ev.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
+    ev.add_argument("--subjects", default=None, help="comma-separated subject ids, e.g. SA01,SE02")
+    ev.add_argument(
+        "--loso",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="leave-subjects-out retraining (default on for sisfall, off for csv)",
+    )
+    ev.set_defaults(handler=_run_eval)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    """Handler of ``anxin train falls``."""
+    return train_falls(args.data, args.out, sys.stdout)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    """Handler of ``anxin eval falls``."""
+    subjects = args.subjects.split(",") if args.subjects else None
+    return eval_falls(args.data, args.fmt, args.model, subjects, args.loso, sys.stdout)
+
+
+def train_falls(data: Path, out_path: Path, out: TextIO) -> int:
+    """Rebuild the fall model from every SisFall trial under ``data`` (deterministic)."""
+    try:
+        trials = load_sisfall(data)
+    except FallDetectionError as err:
+        sys.stderr.write(f"anxin train falls: {err}\n")
+        return 2
+    if not trials:
+        sys.stderr.write(f"anxin train falls: no SisFall trials under {data}\n")
+        return 2
+    description = (
+        f"SisFall ({data.name}): ADXL345 at the waist, {len(trials)} trials; "
+        "Sucerquia, Lopez, Vargas-Bonilla, Sensors 2017, 17(1):198"
+    )
+    model = train_model(trials, description=description)
+    save_model(model, out_path)
+    log.info(
+        "falls.trained path=%s trials=%d threshold=%.2f", out_path, len(trials), model.threshold
+    )
+    out.write(
+        f"wrote {out_path} ({model.version}, threshold {model.threshold:.2f}, {len(trials)} trials)\n"
+    )
+    return 0
+
+
+def eval_falls(
+    data: Path,
+    fmt: str,
+    model_path: Path | None,
+    subjects: list[str] | None,
+    loso: bool | None,
+    out: TextIO,
+) -> int:
+    """Per-trial evaluation; the last line written to ``out`` is one JSON object of the figures."""
+    try:
+        trials = _load(data, fmt, subjects)
+        use_loso = (fmt == "sisfall") if loso is None else loso
+        if use_loso:
+            outcomes = leave_subjects_out(trials, folds=LOSO_FOLDS)
+            how = f"leave-subjects-out, group {LOSO_FOLDS}-fold by subject"
+        else:
+            path = model_path or SHIPPED_MODEL_PATH
+            outcomes = score(load_model(path), trials)
+            how = f"model {path}"
+    except FallDetectionError as err:
+        sys.stderr.write(f"anxin eval falls: {err}\n")
+        return 2
+    if not trials:
+        sys.stderr.write(f"anxin eval falls: no trials found under {data}\n")
+        return 2
+    result = metrics(outcomes)
+    _report(result, outcomes, how, out)
+    return 0
+
+
+def _load(data: Path, fmt: str, subjects: list[str] | None) -> list[Trial]:
+    """Trials of the requested format, optionally only some subjects."""
+    if fmt == "sisfall":
+        return load_sisfall(data, subjects)
+    trials = load_csv_dir(data)
+    return [t for t in trials if subjects is None or t.subject in subjects]
+
+
+def _pct(iv: Interval) -> str:
+    """``95.2 % [93.0, 97.1]``."""
+    return f"{iv.value * 100:.1f} % [{iv.low * 100:.1f}, {iv.high * 100:.1f}]"
+
+
+def _report(result: Metrics, outcomes: list[TrialOutcome], how: str, out: TextIO) -> None:
+    """Write the human-readable evaluation and, last, the JSON line."""
+    for o in outcomes:
+        wrong = o.is_fall != (o.flags > 0)
+        label = "fall" if o.is_fall else "adl "
+        out.write(
+            f"{'MISS' if o.is_fall and wrong else 'FA  ' if wrong else 'ok  '} {label} {o.name} flags={o.flags} p={o.max_probability:.2f}\n"
+        )
+    out.write(f"evaluation: {how}\n")
+    out.write(
+        f"trials {result.trials} (falls {result.falls}, ADL {result.adls}, {result.adl_hours:.2f} h of ADL)\n"
+    )
+    out.write(f"sensitivity {_pct(result.sensitivity)} (Wilson 95 %)\n")
+    out.write(f"specificity {_pct(result.specificity)} (Wilson 95 %)\n")
+    out.write(f"F1          {_pct(result.f1)} (bootstrap 95 % over trials)\n")
+    out.write(
+        f"false alarms {result.false_alarms} = {result.false_alarms_per_hour:.2f} per hour of ADL\n"
+    )
+    summary = {
+        "trials": result.trials,
+        "falls": result.falls,
+        "adls": result.adls,
+        "sensitivity": result.sensitivity.value,
+        "sensitivity_ci95": [result.sensitivity.low, result.sensitivity.high],
+        "specificity": result.specificity.value,
+        "specificity_ci95": [result.specificity.low, result.specificity.high],
+        "f1": result.f1.value,
+        "f1_ci95": [result.f1.low, result.f1.high],
+        "false_alarms": result.false_alarms,
+        "adl_hours": result.adl_hours,
+        "false_alarms_per_hour": result.false_alarms_per_hour,
+        "method": how,
+    }
+    out.write(json.dumps(summary) + "\n")

@@ -1,0 +1,139 @@
+"""Recorded trials (SisFall text files, generic CSV) and resampling to the internal rate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.fall_detection import TrialFormatError
+
+FloatArray = npt.NDArray[np.float64]
+
+INTERNAL_RATE_HZ = 50.0
+"""Everything downstream runs at 50 Hz: typical of wearables, and enough for impacts at the waist."""
+
+SISFALL_RATE_HZ = 200.0
+"""SisFall's sampling rate (one line per sample)."""
+
+SISFALL_G_PER_COUNT = 1.0 / 256.0
+"""ADXL345 in 13-bit ±16 g mode: 1/256 g per count (SisFall columns 1–3)."""
+
+_SISFALL_NAME = re.compile(r"^(?P<code>[DF]\d\d)_(?P<subject>S[AE]\d\d)_R(?P<trial>\d\d)$")
+_CSV_HEADER = ("t_s", "ax_g", "ay_g", "az_g")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Trial:
+    """One recording: timestamps in seconds and acceleration in g (N×3), with its label."""
+
+    name: str
+    subject: str
+    is_fall: bool
+    t: FloatArray
+    acc_g: FloatArray
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording in seconds."""
+        return float(self.t[-1] - self.t[0]) if len(self.t) > 1 else 0.0
+
+
+def resample(
+    t: Sequence[float] | FloatArray, acc_g: FloatArray, rate_hz: float = INTERNAL_RATE_HZ
+) -> tuple[FloatArray, FloatArray]:
+    """Linearly interpolate (possibly irregular) samples onto a uniform grid starting at ``t[0]``."""
+    times = np.asarray(t, dtype=np.float64)
+    acc = np.asarray(acc_g, dtype=np.float64)
+    if times.ndim != 1 or acc.ndim != 2 or acc.shape != (len(times), 3):
+        raise ValueError(
+            f"expected t of shape (N,) and acc of shape (N, 3), got {times.shape}, {acc.shape}"
+        )
+    if len(times) == 0:
+        return np.empty(0), np.empty((0, 3))
+    order = np.argsort(times, kind="stable")
+    times, acc = times[order], acc[order]
+    keep = np.concatenate(([True], np.diff(times) > 0))
+    times, acc = times[keep], acc[keep]
+    n = int(np.floor((times[-1] - times[0]) * rate_hz + 1e-9)) + 1
+    grid = times[0] + np.arange(n) / rate_hz
+    out = np.column_stack([np.interp(grid, times, acc[:, k]) for k in range(3)])
+    return grid, out
+
+
+def magnitude(acc_g: FloatArray) -> FloatArray:
+    """Euclidean norm of each acceleration sample, in g."""
+    return np.asarray(np.linalg.norm(acc_g, axis=1), dtype=np.float64)
+
+
+def load_sisfall_trial(path: Path) -> Trial:
+    """Read one SisFall file (ADXL345 columns only) as a trial at 200 Hz."""
+    match = _SISFALL_NAME.match(path.stem)
+    if match is None:
+        raise TrialFormatError(f"not a SisFall trial name: {path.name}")
+    try:
+        text = path.read_text(encoding="ascii")
+        rows = [line.strip().rstrip(";") for line in text.splitlines() if line.strip()]
+        counts = np.array([[int(v) for v in row.split(",")[:3]] for row in rows], dtype=np.float64)
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise TrialFormatError(f"cannot read SisFall file {path}: {err}") from err
+    if counts.ndim != 2 or counts.shape[0] < 2 or counts.shape[1] != 3:
+        raise TrialFormatError(f"SisFall file {path} has no usable samples")
+    t = np.arange(len(counts)) / SISFALL_RATE_HZ
+    return Trial(
+        name=path.stem,
+        subject=match["subject"],
+        is_fall=match["code"].startswith("F"),
+        t=t,
+        acc_g=counts * SISFALL_G_PER_COUNT,
+    )
+
+
+def load_sisfall(data_dir: Path, subjects: Iterable[str] | None = None) -> list[Trial]:
+    """Read every SisFall trial under ``data_dir`` (``<SUBJECT>/<CODE>_<SUBJECT>_R<NN>.txt``)."""
+    wanted = set(subjects) if subjects is not None else None
+    if not data_dir.is_dir():
+        raise TrialFormatError(f"no such data directory: {data_dir}")
+    trials = []
+    for path in sorted(data_dir.glob("*/*.txt")):
+        if not _SISFALL_NAME.match(path.stem):
+            continue
+        if wanted is not None and path.parent.name not in wanted:
+            continue
+        trials.append(load_sisfall_trial(path))
+    return trials
+
+
+def load_csv_trial(path: Path) -> Trial:
+    """Read one CSV trial (``t_s,ax_g,ay_g,az_g``); the label is the file name prefix fall_/adl_."""
+    stem = path.stem
+    if stem.startswith("fall_"):
+        is_fall = True
+    elif stem.startswith("adl_"):
+        is_fall = False
+    else:
+        raise TrialFormatError(f"CSV trial name must start with fall_ or adl_: {path.name}")
+    try:
+        with path.open(encoding="utf-8") as handle:
+            header = tuple(h.strip() for h in handle.readline().split(","))
+            if header != _CSV_HEADER:
+                raise TrialFormatError(f"{path}: header must be {','.join(_CSV_HEADER)}")
+            data = np.loadtxt(handle, delimiter=",", dtype=np.float64, ndmin=2)
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise TrialFormatError(f"cannot read CSV trial {path}: {err}") from err
+    if data.shape[0] < 2 or data.shape[1] != 4:
+        raise TrialFormatError(f"CSV trial {path} has no usable samples")
+    subject = stem.split("_")[1] if stem.count("_") >= 2 else stem
+    return Trial(name=stem, subject=subject, is_fall=is_fall, t=data[:, 0], acc_g=data[:, 1:4])
+
+
+def load_csv_dir(data_dir: Path) -> list[Trial]:
+    """Read every ``fall_*.csv`` and ``adl_*.csv`` trial in ``data_dir`` (recursively)."""
+    if not data_dir.is_dir():
+        raise TrialFormatError(f"no such data directory: {data_dir}")
+    paths = sorted(p for p in data_dir.rglob("*.csv") if p.stem.startswith(("fall_", "adl_")))
+    return [load_csv_trial(p) for p in paths]
