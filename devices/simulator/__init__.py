@@ -19,4 +19,35 @@ HOME_DEVICES: tuple[tuple[str, str, str], ...] = (
 )
 """(device id, catalog kind, room) of every device in a simulated home; the wearable has no room."""
 
-__all__ = ["HOME_DEVICES"]
+from devices.simulator.home import (  # noqa: E402  (HOME_DEVICES first: home.py reads it)
+    ACCEL_HZ,
+    AccelBlock,
+    ButtonPress,
+    SimReading,
+    SimulatedHome,
+    StepOutput,
+)
+from devices.simulator.routine import (  # noqa: E402
+    NO_INCIDENTS,
+    Activity,
+    Incident,
+    IncidentKind,
+    IncidentRates,
+    Segment,
+)
+
+__all__ = [
+    "ACCEL_HZ",
+    "HOME_DEVICES",
+    "NO_INCIDENTS",
+    "AccelBlock",
+    "Activity",
+    "ButtonPress",
+    "Incident",
+    "IncidentKind",
+    "IncidentRates",
+    "Segment",
+    "SimReading",
+    "SimulatedHome",
+    "StepOutput",
+]
