@@ -1,0 +1,1 @@
+"""Detectors, the alert lifecycle and the live feed of alert changes."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of every relational table (registry, alerts); run through anxin.migrate."""
