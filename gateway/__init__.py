@@ -1,0 +1,1 @@
+"""The edge agent that runs in a home: device adapters, edge fall detection, the outbox, the uplink."""
