@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -20,6 +21,8 @@ from gateway.fall_detection.features import FEATURES, extract
 from gateway.fall_detection.model import Estimator, FallModel, Tree
 from gateway.fall_detection.rules import RuleParams, candidates
 from gateway.fall_detection.signals import INTERNAL_RATE_HZ, FloatArray, Trial, resample
+
+log = logging.getLogger(__name__)
 
 MODEL_VERSION = "falls-v1"
 """Version string written into the shipped model file."""
@@ -189,6 +192,10 @@ class FallClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ids = np.arange(len(y)) if trial_ids is None else np.asarray(trial_ids)
         subj = np.asarray(groups if groups is not None else ids.astype(str))
         n_fall, n_adl = n_trials if n_trials is not None else (int(y.sum()), int((1 - y).sum()))
+        if len(set(subj.tolist())) < 2:
+            # One training subject: the threshold can only be chosen on held-out trials.
+            log.warning("falls.threshold_within_subject rows=%d", len(y))
+            subj = ids.astype(str)
         oof = np.zeros(len(y))
         folds = min(self.inner_folds, len(set(subj.tolist())))
         for train, test in GroupKFold(n_splits=folds).split(x, y, subj):

@@ -1,0 +1,94 @@
+"""Loading both trial formats and resampling to the internal rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gateway.fall_detection import TrialFormatError
+from gateway.fall_detection.signals import (
+    INTERNAL_RATE_HZ,
+    load_csv_dir,
+    load_csv_trial,
+    load_sisfall,
+    resample,
+)
+
+
+@pytest.mark.parametrize("rate_hz", [100.0, 200.0, 25.0])
+def test_resample_uniform_rates_to_50_hz(rate_hz: float) -> None:
+    t = np.arange(0.0, 4.0, 1.0 / rate_hz)
+    acc = np.column_stack([np.sin(t), np.cos(t), t])
+    grid, out = resample(t, acc)
+    assert np.allclose(np.diff(grid), 1.0 / INTERNAL_RATE_HZ)
+    assert grid[0] == 0.0
+    assert grid[-1] <= t[-1] + 1e-9
+    assert np.allclose(out[:, 0], np.sin(grid), atol=2e-3)
+    assert np.allclose(out[:, 2], grid)
+
+
+def test_resample_irregular_and_unsorted_timestamps() -> None:
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.002, 0.03, 400)) + 10.0
+    t[[5, 6]] = t[[6, 5]]
+    t = np.concatenate((t, t[-1:]))  # a repeated timestamp is dropped, not averaged
+    acc = np.column_stack([2 * t, -t, np.ones_like(t)])
+    grid, out = resample(t, acc)
+    assert grid[0] == pytest.approx(t.min())
+    assert np.allclose(np.diff(grid), 0.02)
+    assert np.allclose(out[:, 0], 2 * grid)
+    assert np.allclose(out[:, 1], -grid)
+
+
+def test_resample_rejects_bad_shapes() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        resample([0.0, 1.0], np.zeros((2, 2)))
+
+
+def test_load_sisfall_format(tmp_path: Path) -> None:
+    subject = tmp_path / "SA07"
+    subject.mkdir()
+    lines = [" -9,-257, -25, 84, 247, 27,-120,-987, 63;", " 256, 0, 512, 1, 2, 3, 4, 5, 6;"]
+    (subject / "F03_SA07_R02.txt").write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    (subject / "D05_SA07_R01.txt").write_bytes(("\r\n".join(lines[::-1]) + "\r\n").encode())
+    (subject / "notes.txt").write_text("not a trial")
+    trials = load_sisfall(tmp_path)
+    assert [t.name for t in trials] == ["D05_SA07_R01", "F03_SA07_R02"]
+    fall = trials[1]
+    assert fall.is_fall
+    assert not trials[0].is_fall
+    assert fall.subject == "SA07"
+    assert np.allclose(fall.t, [0.0, 0.005])
+    assert np.allclose(fall.acc_g[0], [-9 / 256, -257 / 256, -25 / 256])
+    assert np.allclose(fall.acc_g[1], [1.0, 0.0, 2.0])
+    assert load_sisfall(tmp_path, subjects=["SA01"]) == []
+
+
+def test_load_csv_format(tmp_path: Path) -> None:
+    (tmp_path / "fall_p1_001.csv").write_text(
+        "t_s,ax_g,ay_g,az_g\n0.0,0,-1,0\n0.013,0.1,-0.9,0.05\n"
+    )
+    (tmp_path / "adl_p2_walk.csv").write_text(
+        "t_s,ax_g,ay_g,az_g\n5.0,0,1,0\n5.5,0,1,0\n5.6,0,1,0\n"
+    )
+    (tmp_path / "readme.csv").write_text("whatever\n")
+    trials = load_csv_dir(tmp_path)
+    assert [(t.name, t.is_fall, t.subject) for t in trials] == [
+        ("adl_p2_walk", False, "p2"),
+        ("fall_p1_001", True, "p1"),
+    ]
+    assert trials[1].acc_g.shape == (2, 3)
+    assert trials[0].duration_s == pytest.approx(0.6)
+
+
+def test_csv_with_wrong_header_or_name_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "fall_x_1.csv"
+    bad.write_text("time,x,y,z\n0,0,0,1\n1,0,0,1\n")
+    with pytest.raises(TrialFormatError, match="header"):
+        load_csv_trial(bad)
+    unlabeled = tmp_path / "x_1.csv"
+    unlabeled.write_text("t_s,ax_g,ay_g,az_g\n0,0,0,1\n1,0,0,1\n")
+    with pytest.raises(TrialFormatError, match="fall_ or adl_"):
+        load_csv_trial(unlabeled)
