@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from alerts.errors import AlertStoreError
 from dashboard import api, i18n, pages
 from dashboard.context import DashboardContext
 from dashboard.deps import get_lang
@@ -17,6 +19,8 @@ from dashboard.login import Authenticator
 from dashboard.rows import make_templates
 from dashboard.schemas import HealthOut
 from dashboard.throttle import LoginThrottle
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -44,6 +48,14 @@ def create_app(ctx: DashboardContext) -> FastAPI:
             return JSONResponse(HealthOut(status="ok").model_dump())
         return JSONResponse(
             HealthOut(status="starting").model_dump(),
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+    @app.exception_handler(AlertStoreError)
+    async def store_unavailable(request: Request, exc: AlertStoreError) -> Response:
+        log.error("alert_store_unavailable path=%s error=%s", request.url.path, exc)
+        return JSONResponse(
+            {"detail": "alert store unavailable"},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 

@@ -106,6 +106,7 @@
     row.dataset.state = state;
     row.querySelector(".state-label").textContent = strings["state." + state] || state;
     row.querySelector("button.ack").hidden = state !== "open";
+    if (state !== "open") row.querySelector("form.resolve").hidden = false;
   }
 
   tbody.addEventListener("click", async (event) => {

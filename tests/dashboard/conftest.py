@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.feed import AlertFeed
 from alerts.service import AlertService
 from alerts.views import AlertView
+from anxin.migrate import upgrade
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from devices.clock import ManualClock
 from devices.values import Event
-from registry.db import Base, make_async_engine, make_sessionmaker
+from registry.db import make_async_engine, make_sessionmaker
 from registry.models import Device, FamilyLink, Gateway, Home, Resident, Role, Station, User
 from registry.passwords import hash_password
 
@@ -106,10 +107,9 @@ async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -
 
 @pytest.fixture
 async def world(sqlite_url: str) -> AsyncIterator[World]:
-    """A fresh database with the registry and alert tables, seeded, and the app on top."""
+    """A fresh database migrated to the newest schema, seeded, and the app on top."""
+    await asyncio.to_thread(upgrade, sqlite_url)
     engine = make_async_engine(sqlite_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
     sessions = make_sessionmaker(engine)
     clock = ManualClock(START)
     feed = AlertFeed()
