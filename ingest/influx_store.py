@@ -1,6 +1,7 @@
 """The production time-series store: InfluxDB through the 1.x HTTP API (/write, InfluxQL /query).
 
-Line protocol is encoded by influxdb_client's ``Point``; its write and query APIs are not used
+Reading lines are encoded by ``ingest.line_protocol`` (proved byte-equal to influxdb_client's
+``Point``), event lines by ``Point`` itself; influxdb_client's write and query APIs are not used
 because they speak Flux and /api/v2/write, which InfluxDB 1.x lacks and 3.x dropped.
 """
 
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,18 @@ from influxdb_client.domain.write_precision import WritePrecision
 
 from devices.values import Event, Reading
 from ingest.errors import StoreError, StoreUnavailableError
+from ingest.line_protocol import reading_line, reading_lines
+from ingest.queries import (
+    BED_MEASUREMENT,
+    OccupancySpan,
+    RoomHour,
+    TrendPoint,
+    bucket_ns,
+    half_open,
+    occupancy_spans,
+    room_hours,
+)
+from ingest.retention import Retention, RetentionReport
 from ingest.store import (
     ACTIVITY_MEASUREMENTS,
     READING_MEASUREMENTS,
@@ -59,7 +72,7 @@ class InfluxStore:
     async def write_readings(self, readings: Sequence[Reading]) -> None:
         """Write readings; a point with the same series and time is overwritten by InfluxDB."""
         check_measurements(readings)
-        await self._write(reading_line(r) for r in readings)
+        await self._write(reading_lines(readings))
 
     async def write_events(self, events: Sequence[Event]) -> None:
         """Write events; ``id`` is a tag, so a rewrite hits the same series and time."""
@@ -135,6 +148,90 @@ class InfluxStore:
         )
         return sum(int(r["count"]) for r in rows)
 
+    async def activity_per_room_hour(
+        self, gateway: str, rooms: Mapping[str, str], since: datetime, until: datetime
+    ) -> list[RoomHour]:
+        """Activity readings (value >= 1) per room (device -> room) per UTC hour, since <= t < until."""
+        low, high = half_open(since, until)
+        rows = await self._select(
+            f'SELECT count("value") FROM {",".join(map(ident, ACTIVITY_MEASUREMENTS))}'
+            f' WHERE "gw" = {literal(gateway)} AND "value" >= 1 AND time >= {low}'
+            f' AND time < {high} GROUP BY time(1h), "dev" fill(none)'
+        )
+        return room_hours(((r["dev"], r["time"], int(r["count"])) for r in rows), rooms)
+
+    async def bed_occupancy_spans(
+        self, gateway: str, since: datetime, until: datetime
+    ) -> list[OccupancySpan]:
+        """Spans of ``bed_occupied`` = 1 per bed device from readings with since <= t <= until."""
+        rows = await self._select(
+            f'SELECT "value", "rx" FROM {ident(BED_MEASUREMENT)} WHERE "gw" = {literal(gateway)}'
+            f' AND time >= {to_ns(since)} AND time <= {to_ns(until)} GROUP BY "dev"'
+        )
+        return occupancy_spans(
+            Reading(
+                gateway,
+                r["dev"],
+                BED_MEASUREMENT,
+                float(r["value"]),
+                from_ns(r["time"]),
+                from_ns(r["rx"]),
+            )
+            for r in rows
+        )
+
+    async def vitals_trend(
+        self,
+        gateway: str,
+        device: str,
+        measurement: str,
+        since: datetime,
+        until: datetime,
+        bucket: timedelta,
+    ) -> list[TrendPoint]:
+        """Mean/min/max/count per epoch-aligned bucket with since <= t < until; empty ones left out."""
+        seconds = bucket_ns(bucket) // 1_000_000_000
+        low, high = half_open(since, until)
+        rows = await self._select(
+            'SELECT mean("value"), min("value"), max("value"), count("value")'
+            f' FROM {ident(measurement)} WHERE "gw" = {literal(gateway)}'
+            f' AND "dev" = {literal(device)} AND time >= {low} AND time < {high}'
+            f" GROUP BY time({seconds}s) fill(none)"
+        )
+        return [_trend(r, "mean", "min", "max", "count") for r in rows]
+
+    async def rollups(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> list[TrendPoint]:
+        """Hourly rollups kept by retention, with since <= hour start < until."""
+        low, high = half_open(since, until)
+        rows = await self._select(
+            f'SELECT "mean", "low", "high", "count" FROM {ident(rollup_measurement(measurement))}'
+            f' WHERE "gw" = {literal(gateway)} AND "dev" = {literal(device)}'
+            f" AND time >= {low} AND time < {high} ORDER BY time ASC"
+        )
+        return [_trend(r, "mean", "low", "high", "count") for r in rows]
+
+    async def apply_retention(
+        self, now: datetime, policies: Mapping[str, Retention]
+    ) -> RetentionReport:
+        """Roll expiring raw points up into hours, then delete them and expired rollups."""
+        from ingest.influx_retention import apply_retention  # that module imports this one
+
+        return await apply_retention(self, now, policies)
+
+    async def select(self, q: str) -> list[Row]:
+        """Run one InfluxQL read statement (for ingest's own modules); rows with tags merged in."""
+        return await self._select(q)
+
+    async def execute(self, q: str) -> None:
+        """Run one InfluxQL statement that changes data (DELETE, DROP …)."""
+        await self._post_query(q)
+
+    async def write_lines(self, lines: Iterable[str]) -> None:
+        """Write pre-encoded line protocol in chunks."""
+        await self._write(lines)
+
     async def close(self) -> None:
         """Close the HTTP connection pool."""
         await self._client.aclose()
@@ -194,19 +291,35 @@ class InfluxStore:
         return response
 
 
-def reading_line(reading: Reading) -> str:
-    """The line protocol of one reading: measurement key, tags gw/dev, fields value/rx."""
-    return _line(
-        reading.measurement,
-        {"gw": reading.gateway, "dev": reading.device},
-        {"value": float(reading.value), "rx": to_ns(reading.received_at)},
-        to_ns(reading.time),
+__all__ = [
+    "InfluxStore",
+    "event_line",
+    "ident",
+    "literal",
+    "point_line",
+    "reading_line",
+    "rollup_measurement",
+]
+
+
+def rollup_measurement(measurement: str) -> str:
+    """Where the hourly rollups of a measurement live."""
+    return f"{measurement}_1h"
+
+
+def _trend(row: Row, mean: str, low: str, high: str, count: str) -> TrendPoint:
+    return TrendPoint(
+        from_ns(row["time"]),
+        float(row[mean]),
+        float(row[low]),
+        float(row[high]),
+        int(row[count]),
     )
 
 
 def event_line(event: Event) -> str:
     """The line protocol of one event: measurement ``event``, tags gw/kind/id, fields dev/data/rx."""
-    return _line(
+    return point_line(
         EVENT_MEASUREMENT,
         {"gw": event.gateway, "kind": event.kind, "id": event.event_id},
         {
@@ -218,7 +331,7 @@ def event_line(event: Event) -> str:
     )
 
 
-def _line(
+def point_line(
     measurement: str, tags: dict[str, str], fields: dict[str, str | float | int], time_ns: int
 ) -> str:
     """Line protocol by influxdb_client's Point (whose builder methods are untyped)."""

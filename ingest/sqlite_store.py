@@ -8,13 +8,25 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from devices.values import Event, Reading
 from ingest.errors import StoreError, StoreUnavailableError
+from ingest.queries import (
+    BED_MEASUREMENT,
+    HOUR_NS,
+    OccupancySpan,
+    RoomHour,
+    TrendPoint,
+    bucket_ns,
+    half_open,
+    occupancy_spans,
+    room_hours,
+)
+from ingest.retention import Retention, RetentionReport, raw_cutoff, rollup_cutoff
 from ingest.store import ACTIVITY_MEASUREMENTS, check_measurements, from_ns, to_ns
 
 log = logging.getLogger(__name__)
@@ -35,10 +47,20 @@ _SCHEMA = (
         t INTEGER NOT NULL, rx INTEGER NOT NULL, data TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS events_gw_t ON events (gw, t)",
+    """CREATE TABLE IF NOT EXISTS rollups (
+        gw TEXT NOT NULL, dev TEXT NOT NULL, m TEXT NOT NULL, t INTEGER NOT NULL,
+        mean REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (gw, dev, m, t)
+    ) WITHOUT ROWID""",
 )
 
 _UPSERT_READING = """INSERT INTO readings (gw, dev, m, t, value, rx) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (gw, dev, m, t) DO UPDATE SET value = excluded.value, rx = excluded.rx"""
+_ROLL_UP = """INSERT INTO rollups (gw, dev, m, t, mean, low, high, count)
+    SELECT gw, dev, m, t - t % ?, AVG(value), MIN(value), MAX(value), COUNT(*)
+    FROM readings WHERE m = ? AND t < ? GROUP BY gw, dev, t - t % ? ORDER BY 1, 2, 4
+    ON CONFLICT (gw, dev, m, t) DO UPDATE SET mean = excluded.mean, low = excluded.low,
+    high = excluded.high, count = excluded.count"""
 _UPSERT_EVENT = """INSERT INTO events (id, gw, dev, kind, t, rx, data) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET gw = excluded.gw, dev = excluded.dev, kind = excluded.kind,
     t = excluded.t, rx = excluded.rx, data = excluded.data"""
@@ -216,6 +238,109 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def activity_per_room_hour(
+        self, gateway: str, rooms: Mapping[str, str], since: datetime, until: datetime
+    ) -> list[RoomHour]:
+        """Activity readings (value >= 1) per room (device -> room) per UTC hour, since <= t < until."""
+        low, high = half_open(since, until)
+        marks = ",".join("?" * len(ACTIVITY_MEASUREMENTS))
+        sql = (
+            f"SELECT dev, t - t % {HOUR_NS}, COUNT(*) FROM readings WHERE gw = ? AND m IN ({marks})"
+            f" AND value >= 1 AND t >= ? AND t < ? GROUP BY dev, t - t % {HOUR_NS}"
+        )
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
+            return conn.execute(sql, (gateway, *ACTIVITY_MEASUREMENTS, low, high)).fetchall()
+
+        return room_hours(await self._run(query), rooms)
+
+    async def bed_occupancy_spans(
+        self, gateway: str, since: datetime, until: datetime
+    ) -> list[OccupancySpan]:
+        """Spans of ``bed_occupied`` = 1 per bed device from readings with since <= t <= until."""
+        args = (gateway, BED_MEASUREMENT, to_ns(since), to_ns(until))
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, int, float, int]]:
+            return conn.execute(
+                "SELECT dev, t, value, rx FROM readings WHERE gw = ? AND m = ? AND t >= ?"
+                " AND t <= ? ORDER BY t",
+                args,
+            ).fetchall()
+
+        return occupancy_spans(
+            Reading(gateway, dev, BED_MEASUREMENT, value, from_ns(t), from_ns(rx))
+            for dev, t, value, rx in await self._run(query)
+        )
+
+    async def vitals_trend(
+        self,
+        gateway: str,
+        device: str,
+        measurement: str,
+        since: datetime,
+        until: datetime,
+        bucket: timedelta,
+    ) -> list[TrendPoint]:
+        """Mean/min/max/count per epoch-aligned bucket with since <= t < until; empty ones left out."""
+        size = bucket_ns(bucket)
+        low, high = half_open(since, until)
+        args = (size, gateway, device, measurement, low, high, size)
+
+        def query(conn: sqlite3.Connection) -> list[tuple[int, float, float, float, int]]:
+            return conn.execute(
+                "SELECT t - t % ?, AVG(value), MIN(value), MAX(value), COUNT(*) FROM readings"
+                " WHERE gw = ? AND dev = ? AND m = ? AND t >= ? AND t < ? GROUP BY t - t % ?"
+                " ORDER BY 1",
+                args,
+            ).fetchall()
+
+        return [_trend(row) for row in await self._run(query)]
+
+    async def rollups(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> list[TrendPoint]:
+        """Hourly rollups kept by retention, with since <= hour start < until."""
+        args = (gateway, device, measurement, *half_open(since, until))
+
+        def query(conn: sqlite3.Connection) -> list[tuple[int, float, float, float, int]]:
+            return conn.execute(
+                "SELECT t, mean, low, high, count FROM rollups WHERE gw = ? AND dev = ? AND m = ?"
+                " AND t >= ? AND t < ? ORDER BY t",
+                args,
+            ).fetchall()
+
+        return [_trend(row) for row in await self._run(query)]
+
+    async def apply_retention(
+        self, now: datetime, policies: Mapping[str, Retention]
+    ) -> RetentionReport:
+        """Roll expiring raw points up into hours, then delete them and expired rollups."""
+
+        def compact(conn: sqlite3.Connection) -> RetentionReport:
+            rolled = deleted = expired = 0
+            for m, policy in sorted(policies.items()):
+                cutoff = raw_cutoff(now, policy)
+                # one transaction per measurement: rollups and the delete commit together
+                with transaction(conn):
+                    rolled += conn.execute(_ROLL_UP, (HOUR_NS, m, cutoff, HOUR_NS)).rowcount
+                    deleted += conn.execute(
+                        "DELETE FROM readings WHERE m = ? AND t < ?", (m, cutoff)
+                    ).rowcount
+                    expired += conn.execute(
+                        "DELETE FROM rollups WHERE m = ? AND t < ?",
+                        (m, rollup_cutoff(now, policy)),
+                    ).rowcount
+            return RetentionReport(rolled, deleted, expired)
+
+        report = await self._run(compact)
+        log.info(
+            "retention_applied kind=sqlite rolled_up=%d deleted_raw=%d deleted_rollups=%d",
+            report.rolled_up,
+            report.deleted_raw,
+            report.deleted_rollups,
+        )
+        return report
+
     async def close(self) -> None:
         """Close the connection (idempotent)."""
 
@@ -227,6 +352,11 @@ class SQLiteStore:
 
         await asyncio.to_thread(close)
         log.info("store_closed kind=sqlite path=%s", self._path)
+
+
+def _trend(row: tuple[int, float, float, float, int]) -> TrendPoint:
+    start, mean, low, high, count = row
+    return TrendPoint(from_ns(start), float(mean), float(low), float(high), int(count))
 
 
 @contextlib.contextmanager

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from devices.catalog import MEASUREMENTS
 from devices.values import Event, Reading
 from ingest.errors import StoreError
+
+if TYPE_CHECKING:
+    from ingest.queries import OccupancySpan, RoomHour, TrendPoint
+    from ingest.retention import Retention, RetentionReport
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -51,6 +55,42 @@ class ReadingStore(Protocol):
 
     async def count_readings(self) -> int:
         """How many reading points the store holds."""
+        ...
+
+    async def activity_per_room_hour(
+        self, gateway: str, rooms: Mapping[str, str], since: datetime, until: datetime
+    ) -> list[RoomHour]:
+        """Activity readings (value >= 1) per room (device -> room) per UTC hour, since <= t < until."""
+        ...
+
+    async def bed_occupancy_spans(
+        self, gateway: str, since: datetime, until: datetime
+    ) -> list[OccupancySpan]:
+        """Spans of ``bed_occupied`` = 1 per bed device from readings with since <= t <= until."""
+        ...
+
+    async def vitals_trend(
+        self,
+        gateway: str,
+        device: str,
+        measurement: str,
+        since: datetime,
+        until: datetime,
+        bucket: timedelta,
+    ) -> list[TrendPoint]:
+        """Mean/min/max/count per epoch-aligned bucket with since <= t < until; empty ones left out."""
+        ...
+
+    async def rollups(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> list[TrendPoint]:
+        """Hourly rollups kept by retention, with since <= hour start < until."""
+        ...
+
+    async def apply_retention(
+        self, now: datetime, policies: Mapping[str, Retention]
+    ) -> RetentionReport:
+        """Roll expiring raw points up into hours, then delete them and expired rollups."""
         ...
 
     async def close(self) -> None:
