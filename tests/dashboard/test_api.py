@@ -157,3 +157,16 @@ async def test_openapi_lists_the_api(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/alerts/{alert_id}/resolve" in spec["paths"]
     assert "/console" not in spec["paths"]
+
+
+async def test_an_open_high_priority_alert_latches_until_acknowledged(
+    client: httpx.AsyncClient, alerts: dict[str, int]
+) -> None:
+    headers = await token_for(client, "staff_a")
+    early = await client.post(
+        f"/api/v1/alerts/{alerts['a']}/resolve", json={"outcome": "false_alarm"}, headers=headers
+    )
+    assert early.status_code == 409
+    assert (await client.get(f"/api/v1/alerts/{alerts['a']}", headers=headers)).json()[
+        "state"
+    ] == "open"
