@@ -19,17 +19,21 @@ from datetime import datetime
 from typing import TypeVar
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from devices.clock import Clock
-from devices.codec import decode_uplink, encode
+from devices.codec import encode
 from devices.errors import DecodeError
 from devices.payloads import AckMessage, EventMessage, ReadingsMessage, StatusMessage
 from devices.topics import UPLINK, Channel, subscription, topic
 from devices.values import Reading
 from ingest.backoff import Backoff
 from ingest.batcher import next_batch
+from ingest.decoding import decode
 from ingest.dedupe import MessageId, SeenMessages
 from ingest.errors import StoreError
+from ingest.metrics import IngestMetrics
 from ingest.quarantine import Quarantine, QuarantinedMessage, RejectReason, quarantined
 from ingest.store import ReadingStore
 from ingest.validation import split_readings, to_event
@@ -44,6 +48,7 @@ RECONNECT_INITIAL_S = 0.2
 RECONNECT_CAP_S = 30.0  # a restarting broker is back in seconds; don't hammer one that is not
 STORE_RETRY_INITIAL_S = 0.1
 STORE_RETRY_CAP_S = 10.0  # the gateway holds the data meanwhile; retry steadily, not wildly
+SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: the broker keeps our session through a week's outage
 
 
 @dataclass(slots=True)
@@ -66,6 +71,7 @@ class _Pending:
     mid: int
     qos: int
     readings: tuple[Reading, ...]
+    sent_at: datetime
 
 
 class Ingest:
@@ -87,7 +93,19 @@ class Ingest:
         batch_max_age_s: float = 0.05,
         queue_max_messages: int = 1_000,
         dedupe_capacity: int = 100_000,
+        protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V311,
+        shared_group: str | None = None,
+        receive_maximum: int = 200,
+        metrics: IngestMetrics | None = None,
     ) -> None:
+        """Set up; nothing connects before ``run``.
+
+        ``shared_group`` (MQTT 5 only) subscribes as ``$share/<group>/…`` so that the processes
+        of one group split the gateways' messages; ``receive_maximum`` (MQTT 5) bounds the
+        unacknowledged messages the broker sends us.
+        """
+        if shared_group is not None and protocol != aiomqtt.ProtocolVersion.V5:
+            raise ValueError("shared subscriptions need protocol=ProtocolVersion.V5")
         self._host = broker_host
         self._port = broker_port
         self._store = store
@@ -101,6 +119,10 @@ class Ingest:
         self._batch_max_age_s = batch_max_age_s
         self._queue_max_messages = queue_max_messages
         self._seen = SeenMessages(dedupe_capacity)
+        self._protocol = protocol
+        self._shared_group = shared_group
+        self._receive_maximum = receive_maximum
+        self.metrics = metrics if metrics is not None else IngestMetrics()
         self._stats = IngestStats()
         self._status: dict[str, StatusMessage] = {}
         self.ready = asyncio.Event()
@@ -135,16 +157,26 @@ class Ingest:
             await asyncio.sleep(delay)
 
     def _client(self) -> aiomqtt.Client:
+        # the broker keeps our subscription and queues while we are away
+        session: dict[str, object]
+        if self._protocol == aiomqtt.ProtocolVersion.V5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+            properties.ReceiveMaximum = self._receive_maximum
+            session = {"clean_start": False, "properties": properties}
+        else:
+            session = {"clean_session": False}
         client = aiomqtt.Client(
             self._host,
             self._port,
             username=self._username,
             password=self._password,
             identifier=self._client_id,
-            clean_session=False,  # the broker keeps our subscription and queues while we are away
+            protocol=self._protocol,
             keepalive=KEEPALIVE_S,
             # Nagle's algorithm costs ~50 ms per QoS 1 round trip (DESIGN.md)
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            **session,  # type: ignore[arg-type]
         )
         # PUBACK only after handling: aiomqtt exposes no option, so reach paho's client
         client._client.manual_ack_set(True)
@@ -152,7 +184,8 @@ class Ingest:
 
     async def _session(self, backoff: Backoff) -> None:
         async with self._client() as client:
-            await client.subscribe([(subscription(channel), QOS) for channel in UPLINK])
+            prefix = f"$share/{self._shared_group}/" if self._shared_group else ""
+            await client.subscribe([(prefix + subscription(channel), QOS) for channel in UPLINK])
             backoff.reset()
             self.ready.set()
             log.info(
@@ -173,11 +206,12 @@ class Ingest:
         self, client: aiomqtt.Client, message: aiomqtt.Message, queue: asyncio.Queue[_Pending]
     ) -> None:
         self._stats.received += 1
+        self.metrics.received.inc()
         now = self._clock.now()
         name = message.topic.value
         payload = message.payload if isinstance(message.payload, bytes) else b""
         try:
-            gateway, decoded = decode_uplink(name, payload)
+            gateway, decoded = decode(name, payload)
         except DecodeError as err:
             await self._reject([quarantined(err.reason, name, payload, now, err.detail)])
             _puback(client, message.mid, message.qos)
@@ -196,6 +230,7 @@ class Ingest:
         key: MessageId = (gateway, decoded.boot, decoded.seq)
         if self._seen.seen(key):
             self._stats.duplicates += 1
+            self.metrics.duplicates.inc()
             await self._publish_acks(client, [key])  # the first ack may have been lost
             _puback(client, message.mid, message.qos)
             return
@@ -207,7 +242,8 @@ class Ingest:
         if bad:
             await self._reject(bad)
         # backpressure: when the writer is behind, stop taking messages from the broker
-        await queue.put(_Pending(key, message.mid, message.qos, tuple(good)))
+        await queue.put(_Pending(key, message.mid, message.qos, tuple(good), decoded.sent_at))
+        self.metrics.queue_depth.set(queue.qsize())
 
     async def _handle_event(
         self,
@@ -220,6 +256,7 @@ class Ingest:
         event = to_event(decoded, now)
         await self._retrying("events", self._store.write_events, [event])
         self._stats.written += 1
+        self.metrics.written.inc()
         self._seen.add(key)
         log.info("event_stored gw=%s kind=%s id=%s", event.gateway, event.kind, event.event_id)
         await self._publish_acks(client, [key])
@@ -237,6 +274,9 @@ class Ingest:
             if readings:
                 await self._retrying("readings", self._store.write_readings, readings)
             self._stats.written += len(readings)
+            self.metrics.written.inc(len(readings))
+            self.metrics.queue_depth.set(queue.qsize())
+            self.metrics.lag.set((self._clock.now() - batch[-1].sent_at).total_seconds())
             for pending in batch:
                 self._seen.add(pending.key)
             log.debug("batch_stored messages=%d readings=%d", len(batch), len(readings))
@@ -255,11 +295,13 @@ class Ingest:
                 ack = AckMessage(boot=boot, seqs=numbers, t=now)
                 tg.create_task(client.publish(topic(gateway, Channel.ACK), encode(ack), qos=QOS))
         self._stats.acked += len(keys)
+        self.metrics.acked.inc(len(keys))
 
     async def _reject(self, items: Sequence[QuarantinedMessage]) -> None:
         await self._retrying("quarantine", self._quarantine.put_many, items)
         self._stats.rejected += len(items)
         for item in items:
+            self.metrics.rejected.labels(item.reason).inc()
             log.info(
                 "quarantined reason=%s topic=%s detail=%s", item.reason, item.topic, item.detail
             )
@@ -274,6 +316,7 @@ class Ingest:
                 await write(items)
             except StoreError as err:
                 self._stats.store_failures += 1
+                self.metrics.retried.inc()
                 delay = backoff.next_delay()
                 log.warning(
                     "store_write_failed what=%s count=%d error=%r retry_in_s=%.2f",
