@@ -1,0 +1,1 @@
+"""Device adapters: where the gateway's readings, accelerometer samples and button presses come from."""
