@@ -1,0 +1,253 @@
+"""``anxin ingest``, ``anxin bench ingest|queries`` and ``anxin quarantine list|counts``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import multiprocessing.context
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RESTART_LIMIT = 100  # a worker that keeps dying is a bug to look at, not to hide
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``ingest``, ``bench`` and ``quarantine`` to the ``anxin`` command's sub-parsers."""
+    ing = subparsers.add_parser("ingest", help="run N ingest worker processes on one broker")
+    ing.add_argument(
+        "--workers", type=int, default=1, help="processes (MQTT 5 shared subscription)"
+    )
+    ing.add_argument("--mqtt-host", default="127.0.0.1")
+    ing.add_argument("--mqtt-port", type=int, default=1883)
+    ing.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
+    ing.add_argument("--influx-url", default="http://127.0.0.1:8086")
+    ing.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
+    ing.add_argument("--quarantine-path", type=Path, default=Path(".anxin/quarantine.db"))
+    ing.add_argument(
+        "--protocol", choices=["3.1.1", "5"], default="5", help="MQTT protocol (5: shared subs)"
+    )
+    ing.add_argument("--metrics-port", type=int, help="Prometheus port of worker 0 (+i for i)")
+    ing.add_argument(
+        "--database-url",
+        help="registry URL for the known-gateway check (default: SQLite in .anxin/registry.db)",
+    )
+    ing.set_defaults(handler=_run_ingest)
+
+    bench = subparsers.add_parser("bench", help="benchmarks that print their figures as JSON")
+    which = bench.add_subparsers(dest="bench", required=True)
+    bi = which.add_parser("ingest", help="gateways → Mosquitto → ingest workers → store")
+    bi.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
+    bi.add_argument("--workers", type=int, default=1)
+    bi.add_argument("--seconds", type=float, default=20.0)
+    bi.add_argument("--naive", action="store_true", help="one store write per message")
+    bi.add_argument("--publishers", type=int, default=1, help="publisher processes")
+    bi.add_argument("--gateways", type=int, default=50, help="gateways per publisher")
+    bi.add_argument("--readings-per-message", type=int, default=1_000)
+    bi.add_argument("--window", type=int, default=2, help="unacked messages per gateway")
+    bi.add_argument("--no-limits", action="store_true", help="skip the physical-limit runs")
+    bi.set_defaults(handler=_run_bench_ingest)
+    bq = which.add_parser("queries", help="named queries on a month of data from many homes")
+    bq.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
+    bq.add_argument("--homes", type=int, default=1_000)
+    bq.add_argument("--days", type=int, default=30)
+    bq.add_argument("--repeat", type=int, default=20, help="timed calls per query")
+    bq.set_defaults(handler=_run_bench_queries)
+
+    qua = subparsers.add_parser("quarantine", help="what ingest refused, and why")
+    qua.add_argument("action", choices=["list", "counts"])
+    qua.add_argument("--path", type=Path, default=Path(".anxin/quarantine.db"))
+    qua.add_argument("--limit", type=int, default=20)
+    qua.set_defaults(handler=_run_quarantine)
+
+
+def _run_bench_ingest(args: argparse.Namespace) -> int:
+    from anxin.bench.ingest import BenchConfig, run_bench
+
+    config = BenchConfig(
+        store=args.store,
+        workers=args.workers,
+        seconds=args.seconds,
+        naive=args.naive,
+        publishers=args.publishers,
+        gateways=args.gateways,
+        readings_per_message=args.readings_per_message,
+        window=args.window,
+        limits=not args.no_limits,
+    )
+    figures = asyncio.run(run_bench(config))
+    sys.stdout.write(json.dumps(figures) + "\n")
+    return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
+
+
+def _run_bench_queries(args: argparse.Namespace) -> int:
+    from anxin.bench.queries import run_query_bench
+
+    figures = asyncio.run(run_query_bench(args.store, args.homes, args.days, args.repeat))
+    sys.stdout.write(json.dumps(figures) + "\n")
+    return 0
+
+
+def _run_quarantine(args: argparse.Namespace) -> int:
+    from ingest.quarantine import SQLiteQuarantine
+
+    async def show() -> None:
+        quarantine = await SQLiteQuarantine.open(args.path)
+        try:
+            if args.action == "counts":
+                sys.stdout.write(json.dumps(await quarantine.counts(), sort_keys=True) + "\n")
+                return
+            for item in await quarantine.recent(args.limit):
+                row = {
+                    "received_at": item.received_at.isoformat(),
+                    "reason": item.reason,
+                    "topic": item.topic,
+                    "size": item.size,
+                    "detail": item.detail,
+                    "payload": item.payload[:200].decode(errors="replace"),
+                }
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        finally:
+            await quarantine.close()
+
+    asyncio.run(show())
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    """What an ingest worker process needs (picklable)."""
+
+    mqtt_host: str
+    mqtt_port: int
+    store: str
+    store_location: str
+    quarantine_path: str
+    registry_url: str
+    mqtt5: bool
+    metrics_port: int | None
+
+
+def _run_ingest(args: argparse.Namespace) -> int:
+    options = WorkerOptions(
+        mqtt_host=args.mqtt_host,
+        mqtt_port=args.mqtt_port,
+        store=args.store,
+        store_location=args.influx_url if args.store == "influxdb" else str(args.sqlite_path),
+        quarantine_path=str(args.quarantine_path),
+        registry_url=args.database_url or "sqlite:///.anxin/registry.db",
+        mqtt5=args.protocol == "5",
+        metrics_port=args.metrics_port,
+    )
+    if args.workers > 1 and not options.mqtt5:
+        sys.stderr.write("anxin ingest: --workers > 1 needs --protocol 5 (shared subscriptions)\n")
+        return 2
+    return supervise(options, args.workers)
+
+
+def supervise(options: WorkerOptions, workers: int) -> int:
+    """Run ``workers`` processes; restart one that dies (same client id: its session resumes)."""
+    ctx = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    procs = {i: _spawn(ctx, options, i) for i in range(workers)}
+    restarts = 0
+    try:
+        while not stop.is_set():
+            sentinels = {p.sentinel: i for i, p in procs.items()}
+            for ready in wait(list(sentinels), timeout=1.0):
+                i = sentinels[ready]  # type: ignore[index]
+                restarts += 1
+                log.warning(
+                    "ingest_worker_died worker=%d exitcode=%s restarts=%d",
+                    i,
+                    procs[i].exitcode,
+                    restarts,
+                )
+                if restarts > RESTART_LIMIT:
+                    return 1
+                procs[i] = _spawn(ctx, options, i)
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.join(30)
+    return 0
+
+
+def _spawn(
+    ctx: multiprocessing.context.SpawnContext, options: WorkerOptions, index: int
+) -> multiprocessing.context.SpawnProcess:
+    proc = ctx.Process(target=worker_main, args=(options, index), name=f"anxin-ingest-{index}")
+    proc.start()
+    log.info("ingest_worker_started worker=%d pid=%s", index, proc.pid)
+    return proc
+
+
+def worker_main(options: WorkerOptions, index: int) -> None:
+    """Entry of one ingest worker process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_worker(options, index))
+
+
+async def _worker(options: WorkerOptions, index: int) -> None:
+    import aiomqtt
+
+    from devices.clock import SystemClock
+    from ingest.consumer import Ingest
+    from ingest.influx_store import InfluxStore
+    from ingest.metrics import IngestMetrics, serve_metrics
+    from ingest.quarantine import SQLiteQuarantine
+    from ingest.sqlite_store import SQLiteStore
+    from ingest.store import ReadingStore
+    from registry.db import make_async_engine, make_sessionmaker
+    from registry.repository import is_known_gateway
+
+    store: ReadingStore
+    if options.store == "influxdb":
+        store = await InfluxStore.open(options.store_location, "anxin")
+    else:
+        store = await SQLiteStore.open(Path(options.store_location))
+    quarantine = await SQLiteQuarantine.open(
+        Path(options.quarantine_path).with_suffix(f".{index}.db")
+    )
+    engine = make_async_engine(options.registry_url)
+    sessions = make_sessionmaker(engine)
+
+    async def known(gateway: str) -> bool:
+        async with sessions() as session:
+            return await is_known_gateway(session, gateway)
+
+    metrics = IngestMetrics()
+    if options.metrics_port is not None:
+        serve_metrics(metrics, options.metrics_port + index)
+    ingest = Ingest(
+        options.mqtt_host,
+        options.mqtt_port,
+        store,
+        quarantine,
+        SystemClock(),
+        known,
+        client_id=f"anxin-ingest-{index}",
+        protocol=aiomqtt.ProtocolVersion.V5 if options.mqtt5 else aiomqtt.ProtocolVersion.V311,
+        shared_group="anxin-ingest" if options.mqtt5 else None,
+        metrics=metrics,
+    )
+    try:
+        await ingest.run()
+    finally:
+        await store.close()
+        await quarantine.close()
+        await engine.dispose()
