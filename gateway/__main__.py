@@ -56,8 +56,13 @@ async def _main(config: GatewayConfig, simulate: bool) -> None:
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if not task.cancelling():  # a second signal must not cut the clean stop short
+            task.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, stop)
     with contextlib.suppress(asyncio.CancelledError):
         await run_gateway(config, clock, SimulatorAdapter(home, clock))
 
