@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from anxin import fall_cli, ingest_cli
+from anxin import fall_cli, ingest_cli, routine_cli
 from anxin.config import Settings
 
 
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", type=int, help="random seed of the demo fleet")
     up.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     fall_cli.add_commands(sub)
+    routine_cli.add_commands(sub)
     ingest_cli.add_commands(sub)
     return parser
 

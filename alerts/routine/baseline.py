@@ -1,0 +1,363 @@
+"""A person's normal day, learned from their own history (scikit-learn estimator conventions).
+
+Fitted in two stages: first each night's main sleep (bed-mat occupancy, or without a bed mat the
+long quiet spans of the night) gives the sleep window and get-up times; then the history is
+sampled every few minutes with the same rule the detectors use at run time (``classify``), and
+the longest silence reached in each hour while awake at home becomes that hour's normal gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from alerts.routine.events import BATHROOM, SensorEvent
+from alerts.routine.loaders import zone
+from alerts.routine.situation import SleepWindow, Status, classify
+from alerts.routine.timeline import Timeline, count_between, local_hour, night_hour, to_night_hour
+
+log = logging.getLogger(__name__)
+
+HOURS = 24
+SLEEP_PIECE_MIN_S = 3600.0  # a quiet span shorter than this is not part of a night's sleep
+SLEEP_WAKE_MAX_S = 1800.0  # up for less than this in the night (toilet) does not end the night
+NIGHT_MIN_S = 3 * 3600.0  # a main night is at least this long
+NIGHT_MID_RANGE = (to_night_hour(21.0), to_night_hour(12.0))  # a night's middle falls 21:00–12:00
+POOL_WIDTHS = (1, 3, 12)  # ± hours pooled when an hour has too few samples, widest last
+MIN_POOL = 20  # day-hour samples needed before an hour's own maximum is trusted
+MIN_NIGHTS = 5
+MIN_VISITS = 10
+MEAL_HOUR_SHARE = 0.5  # an hour belongs to a meal window when half the days cook then
+MEAL_MAX_WIDTH_H = 4
+MEAL_SLACK_H = 1.0  # kitchen activity up to an hour either side still counts as the meal
+MEAL_MIN_HOME_SHARE = 0.5  # a day counts for a window only if home and awake half of it
+
+# Conservative defaults used before a personal baseline exists (and as floors/ceilings).
+DEFAULT_BEDTIME_EARLY = 21.0
+DEFAULT_GETUP_LATE = 9.0
+DEFAULT_GETUP_ALERT = 11.0
+DEFAULT_GAP_ACTIVE_S = 4 * 3600.0  # as the fixed daytime rule in alerts.inactivity
+DEFAULT_GAP_RESTING_S = 6 * 3600.0
+DEFAULT_BATHROOM_S = 2 * 3600.0
+GAP_FLOOR_S = 3600.0  # sitting quietly for an hour is ordinary for anyone
+GAP_CEILING_ACTIVE_S = 6 * 3600.0  # never wait longer than this while up and about
+GAP_CEILING_RESTING_S = 10 * 3600.0  # nor this while seated or napping
+BATHROOM_FLOOR_S = 1800.0
+BATHROOM_CEILING_S = 3 * 3600.0  # never wait longer than this in the bathroom
+GETUP_ALERT_LATEST = 14.5  # even late risers are up by 14:30
+NIGHT_EXIT_DEFAULT = (22.0, 6.0)
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    return float(np.quantile(np.asarray(values, dtype=float), q))
+
+
+def _clamp(value: float, lo: float, hi: float) -> float:
+    return min(max(value, lo), hi)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> float:
+    return datetime.combine(day, time(0), tzinfo=tz).timestamp()
+
+
+def _merge(pieces: list[tuple[float, float]]) -> list[tuple[float, float, int]]:
+    """Join quiet pieces separated by short wakes: (start, end, wakes)."""
+    merged: list[tuple[float, float, int]] = []
+    for start, end in sorted(pieces):
+        if merged and start - merged[-1][1] <= SLEEP_WAKE_MAX_S:
+            first, _, wakes = merged[-1]
+            merged[-1] = (first, max(end, merged[-1][1]), wakes + 1)
+        else:
+            merged.append((start, end, 0))
+    return merged
+
+
+class RoutineBaseline:
+    """One person's normal day; ``fit(history)`` learns it, defaults apply until ``min_days``."""
+
+    def __init__(
+        self,
+        tz: str = "UTC",
+        *,
+        min_days: int = 7,
+        gap_quantile: float = 1.0,
+        gap_margin: float = 1.5,
+        getup_quantile: float = 0.9,
+        getup_margin_h: float = 1.0,
+        bathroom_quantile: float = 1.0,
+        bathroom_margin: float = 1.5,
+        meal_regularity: float = 0.95,
+        meal_min_days: int = 28,
+        sample_step_min: float = 5.0,
+    ) -> None:
+        self.tz = tz
+        self.min_days = min_days
+        self.gap_quantile = gap_quantile
+        self.gap_margin = gap_margin
+        self.getup_quantile = getup_quantile
+        self.getup_margin_h = getup_margin_h
+        self.bathroom_quantile = bathroom_quantile
+        self.bathroom_margin = bathroom_margin
+        self.meal_regularity = meal_regularity
+        self.meal_min_days = meal_min_days
+        self.sample_step_min = sample_step_min
+
+    # ----------------------------------------------------------------------------- fitting
+    def fit(
+        self, history: Iterable[SensorEvent] | Timeline, days: Iterable[date] | None = None
+    ) -> RoutineBaseline:
+        """Learn from ``history``; only the complete local ``days`` given (default all) count."""
+        tz = zone(self.tz)
+        timeline = history if isinstance(history, Timeline) else Timeline(history)
+        complete = complete_days(timeline, tz)
+        chosen = sorted(set(complete) if days is None else set(days) & set(complete))
+        excluded = set(complete) - set(chosen)
+        self.days_ = len(chosen)
+        self.baseline_ready_ = self.days_ >= max(self.min_days, 1)
+        self.has_bed_sensor_ = timeline.bed_events > 0
+        self.bathroom_observable_ = BATHROOM in timeline.motion_rooms
+        self._defaults(tz)
+        if not self.baseline_ready_:
+            log.info("routine_baseline_defaults days=%d min_days=%d", self.days_, self.min_days)
+            return self
+        self._fit_nights(timeline, tz, complete, excluded)
+        self._fit_gaps(timeline, tz, chosen)
+        self._fit_bathroom(timeline, tz, set(chosen))
+        log.info(
+            "routine_baseline_fitted days=%d nights=%d visits=%d meals=%d bed_sensor=%s",
+            self.days_,
+            len(self.getup_hours_),
+            len(self.bathroom_stays_s_),
+            len(self.meal_windows_),
+            self.has_bed_sensor_,
+        )
+        return self
+
+    def _defaults(self, tz: ZoneInfo) -> None:
+        self.window_ = SleepWindow(
+            tz,
+            to_night_hour(DEFAULT_BEDTIME_EARLY),
+            to_night_hour(DEFAULT_GETUP_LATE),
+            to_night_hour(DEFAULT_GETUP_ALERT),
+            self.has_bed_sensor_,
+            self.bathroom_observable_,
+        )
+        self.getup_hours_: tuple[float, ...] = ()
+        self.bedtime_hours_: tuple[float, ...] = ()
+        self.night_wakes_: tuple[int, ...] = ()
+        self.usual_getup_hour_ = DEFAULT_GETUP_LATE
+        self.night_exit_window_ = (
+            to_night_hour(NIGHT_EXIT_DEFAULT[0]),
+            to_night_hour(NIGHT_EXIT_DEFAULT[1]),
+        )
+        self.normal_gap_active_s_ = (DEFAULT_GAP_ACTIVE_S / self.gap_margin,) * HOURS
+        self.normal_gap_resting_s_ = (DEFAULT_GAP_RESTING_S / self.gap_margin,) * HOURS
+        self.threshold_active_s_ = (DEFAULT_GAP_ACTIVE_S,) * HOURS
+        self.threshold_resting_s_ = (DEFAULT_GAP_RESTING_S,) * HOURS
+        self.bathroom_stays_s_: tuple[float, ...] = ()
+        self.bathroom_threshold_s_: float | None = (
+            DEFAULT_BATHROOM_S if self.bathroom_observable_ else None
+        )
+        self.meal_windows_: tuple[tuple[float, float], ...] = ()
+        self.away_periods_ = 0
+
+    def _fit_nights(
+        self, timeline: Timeline, tz: ZoneInfo, complete: list[date], excluded: set[date]
+    ) -> None:
+        pieces = _sleep_pieces(timeline, self.has_bed_sensor_)
+        first, last = timeline.t[0], timeline.t[-1]
+        getups: list[float] = []
+        bedtimes: list[float] = []
+        wakes: list[int] = []
+        for morning in [
+            complete[0] - timedelta(days=1),
+            *complete,
+            complete[-1] + timedelta(days=1),
+        ]:
+            if morning in excluded or morning - timedelta(days=1) in excluded:
+                continue
+            lo = _midnight(morning, tz) - (24.0 - 15.0) * 3600.0
+            hi = lo + 24 * 3600.0
+            if lo < first or hi > last:
+                continue
+            inside = [(max(s, lo), min(e, hi)) for s, e in pieces if e > lo and s < hi]
+            nights = [
+                (s, e, w)
+                for s, e, w in _merge(inside)
+                if e - s >= NIGHT_MIN_S
+                and NIGHT_MID_RANGE[0] <= night_hour((s + e) / 2, tz) <= NIGHT_MID_RANGE[1]
+            ]
+            if not nights:
+                continue
+            start, end, woke = max(nights, key=lambda n: n[1] - n[0])
+            bedtimes.append(night_hour(start, tz))
+            getups.append(night_hour(end, tz))
+            wakes.append(woke)
+        self.getup_hours_ = tuple((g + 15.0) % 24.0 for g in getups)
+        self.bedtime_hours_ = tuple((b + 15.0) % 24.0 for b in bedtimes)
+        self.night_wakes_ = tuple(wakes)
+        if len(getups) < MIN_NIGHTS:
+            return
+        getup_hi = _quantile(getups, self.getup_quantile)
+        alert = min(getup_hi + self.getup_margin_h, to_night_hour(GETUP_ALERT_LATEST))
+        bed_lo = _quantile(bedtimes, 1.0 - self.getup_quantile)
+        self.window_ = SleepWindow(
+            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_observable_
+        )
+        self.usual_getup_hour_ = (_quantile(getups, 0.5) + 15.0) % 24.0
+        self.night_exit_window_ = (bed_lo, _quantile(getups, 0.5))
+
+    def _fit_gaps(self, timeline: Timeline, tz: ZoneInfo, chosen: list[date]) -> None:
+        step = self.sample_step_min * 60.0
+        longest: dict[tuple[bool, int], list[float]] = {}
+        kitchen_hours = np.zeros((len(chosen), HOURS), dtype=bool)
+        home_share = np.zeros((len(chosen), HOURS), dtype=float)
+        per_hour = round(3600.0 / step)
+        for d, day in enumerate(chosen):
+            start = _midnight(day, tz)
+            end = _midnight(day + timedelta(days=1), tz)
+            day_max: dict[tuple[bool, int], float] = {}
+            s = start
+            while s < end:
+                hour = int(local_hour(s, tz))
+                situation = classify(timeline, self.window_, s)
+                if situation.status is Status.AWAKE:
+                    key = (situation.resting, hour)
+                    day_max[key] = max(day_max.get(key, 0.0), situation.silence_s)
+                    home_share[d, hour] += 1.0 / per_hour
+                s += step
+            for key, value in day_max.items():
+                longest.setdefault(key, []).append(value)
+            for hour in range(HOURS):
+                lo = start + hour * 3600.0
+                kitchen_hours[d, hour] = count_between(timeline.kitchen, lo, lo + 3600.0) > 0
+        self.normal_gap_active_s_, self.threshold_active_s_ = self._gap_table(
+            longest, False, DEFAULT_GAP_ACTIVE_S, GAP_CEILING_ACTIVE_S
+        )
+        self.normal_gap_resting_s_, self.threshold_resting_s_ = self._gap_table(
+            longest, True, DEFAULT_GAP_RESTING_S, GAP_CEILING_RESTING_S
+        )
+        self.meal_windows_ = self._meal_windows(timeline, tz, chosen, kitchen_hours, home_share)
+        first, last = _midnight(chosen[0], tz), _midnight(chosen[-1] + timedelta(days=1), tz)
+        self.away_periods_ = count_between(timeline.departures, first, last)
+
+    def _gap_table(
+        self,
+        longest: dict[tuple[bool, int], list[float]],
+        resting: bool,
+        default: float,
+        ceiling: float,
+    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        normal: list[float] = []
+        threshold: list[float] = []
+        for hour in range(HOURS):
+            pooled: list[float] = []
+            for width in POOL_WIDTHS:
+                pooled = [
+                    v
+                    for h in range(hour - width, hour + width + 1)
+                    for v in longest.get((resting, h % HOURS), [])
+                ]
+                if len(pooled) >= MIN_POOL:
+                    break
+            if len(pooled) < MIN_POOL:
+                normal.append(default / self.gap_margin)
+                threshold.append(default)
+                continue
+            gap = _quantile(pooled, self.gap_quantile)
+            normal.append(gap)
+            threshold.append(_clamp(gap * self.gap_margin, GAP_FLOOR_S, ceiling))
+        return tuple(normal), tuple(threshold)
+
+    def _meal_windows(
+        self,
+        timeline: Timeline,
+        tz: ZoneInfo,
+        chosen: list[date],
+        kitchen_hours: np.ndarray,
+        home_share: np.ndarray,
+    ) -> tuple[tuple[float, float], ...]:
+        share = kitchen_hours.mean(axis=0)
+        windows: list[tuple[float, float]] = []
+        hour = 0
+        while hour < HOURS:
+            if share[hour] < MEAL_HOUR_SHARE:
+                hour += 1
+                continue
+            end = hour
+            while end < HOURS and share[end] >= MEAL_HOUR_SHARE:
+                end += 1
+            if end - hour <= MEAL_MAX_WIDTH_H:
+                hits = eligible = 0
+                for d, day in enumerate(chosen):
+                    if home_share[d, hour:end].mean() < MEAL_MIN_HOME_SHARE:
+                        continue
+                    eligible += 1
+                    lo = _midnight(day, tz) + (hour - MEAL_SLACK_H) * 3600.0
+                    hi = _midnight(day, tz) + (end + MEAL_SLACK_H) * 3600.0
+                    hits += count_between(timeline.kitchen, lo, hi) > 0
+                if eligible >= self.meal_min_days and hits >= self.meal_regularity * eligible:
+                    windows.append((float(hour), float(end)))
+            hour = end
+        return tuple(windows)
+
+    def _fit_bathroom(self, timeline: Timeline, tz: ZoneInfo, chosen: set[date]) -> None:
+        stays: list[float] = []
+        start = math.nan
+        for i, room in enumerate(timeline.room):
+            if room == BATHROOM:
+                if math.isnan(start):
+                    start = timeline.t[i]
+                continue
+            if not math.isnan(start):
+                day = datetime.fromtimestamp(start, tz).date()
+                if day in chosen:
+                    stays.append(timeline.t[i] - start)
+                start = math.nan
+        self.bathroom_stays_s_ = tuple(stays)
+        if len(stays) < MIN_VISITS or not self.bathroom_observable_:
+            return
+        self.bathroom_threshold_s_ = _clamp(
+            _quantile(stays, self.bathroom_quantile) * self.bathroom_margin,
+            BATHROOM_FLOOR_S,
+            BATHROOM_CEILING_S,
+        )
+
+
+def _sleep_pieces(timeline: Timeline, has_bed_sensor: bool) -> list[tuple[float, float]]:
+    """Spans that may be sleep: bed occupancy, or (no bed mat) long quiet not on a seat."""
+    pieces: list[tuple[float, float]] = []
+    if has_bed_sensor:
+        start = math.nan
+        for i, in_bed in enumerate(timeline.in_bed):
+            if in_bed and math.isnan(start):
+                start = timeline.bed_since[i]
+            elif not in_bed and not math.isnan(start):
+                pieces.append((start, timeline.t[i]))
+                start = math.nan
+        return [(s, e) for s, e in pieces if e - s >= SLEEP_PIECE_MIN_S]
+    for i in range(len(timeline.t) - 1):
+        gap = timeline.t[i + 1] - timeline.t[i]
+        if gap >= SLEEP_PIECE_MIN_S and not timeline.resting[i] and not timeline.away[i]:
+            pieces.append((timeline.t[i], timeline.t[i + 1]))
+    return pieces
+
+
+def complete_days(timeline: Timeline, tz: ZoneInfo) -> list[date]:
+    """Local dates wholly inside the recording (first to last activity)."""
+    if len(timeline) == 0:
+        return []
+    first, last = timeline.t[0], timeline.t[-1]
+    day = datetime.fromtimestamp(first, tz).date()
+    end_day = datetime.fromtimestamp(last, tz).date()
+    days: list[date] = []
+    while day <= end_day:
+        if _midnight(day, tz) >= first and _midnight(day + timedelta(days=1), tz) <= last:
+            days.append(day)
+        day += timedelta(days=1)
+    return days

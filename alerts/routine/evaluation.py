@@ -1,0 +1,247 @@
+"""Replay a recording in simulated time: false alarms on normal days, injected incapacitations.
+
+Protocol: leave one day out. For each complete local day, a baseline is fitted on all OTHER
+complete days (nights touching the held-out day are left out too), then the held-out day is
+replayed every few minutes and each finding episode first seen that day is a false alarm (the
+data sets label no emergencies). For incapacitations a day is drawn, then a moment when the
+person is at home (outside labelled ``Leaving`` intervals, or, unlabelled, not inferred away);
+the stream is cut there and the time from the cut to the first inactivity-type finding is taken,
+with that day's held-out baseline.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from alerts.routine.baseline import RoutineBaseline, complete_days
+from alerts.routine.detectors import INACTIVITY_KINDS, RoutineDetector
+from alerts.routine.loaders import Recording, zone
+from alerts.routine.situation import Status, classify
+from alerts.routine.timeline import Timeline, local_hour
+
+log = logging.getLogger(__name__)
+
+REPLAY_STEP_MIN = 5.0  # how often a normal day is checked
+TRIAL_STEP_MIN = 1.0  # resolution of time to alert
+TRIAL_CAP_H = 24.0  # no alert within this long after the cut counts as undetected
+MAX_DRAWS = 1000  # draws of a moment before giving up on finding the person at home
+
+
+@dataclass(frozen=True, slots=True)
+class FalseAlarm:
+    """A finding episode on a normal day."""
+
+    day: date
+    kind: str
+    since: datetime
+    found_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One injected incapacitation and how long until the first inactivity-type finding."""
+
+    cut: datetime
+    local_hour: float
+    status_at_cut: str
+    resting: bool
+    normal_gap: timedelta  # the person's usual longest gap for that hour (before the margin)
+    delay: timedelta | None  # None: undetected within the cap
+    kind: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalReport:
+    """Everything the eval found, and the summary the command prints as JSON."""
+
+    source: str
+    days: tuple[date, ...]
+    false_alarms: tuple[FalseAlarm, ...]
+    trials: tuple[Trial, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> dict[str, object]:
+        """The figures as a flat JSON-able dict."""
+        delays = [t.delay.total_seconds() / 60.0 for t in self.trials if t.delay is not None]
+        detected = [t for t in self.trials if t.delay is not None]
+        within = [t for t in detected if t.delay is not None and t.delay <= t.normal_gap]
+        gaps = [t.normal_gap.total_seconds() / 60.0 for t in self.trials]
+        days = len(self.days)
+        kinds: dict[str, int] = {}
+        for alarm in self.false_alarms:
+            kinds[alarm.kind] = kinds.get(alarm.kind, 0) + 1
+        per_day = len(self.false_alarms) / days if days else float("nan")
+        inactivity = sum(kinds.get(k, 0) for k in INACTIVITY_KINDS)
+        awake = [t for t in self.trials if t.status_at_cut == Status.AWAKE.value]
+        awake_delays = [t.delay.total_seconds() / 60.0 for t in awake if t.delay is not None]
+        return {
+            "source": self.source,
+            "protocol": "leave-one-day-out",
+            "resident_days": days,
+            "false_alarms": len(self.false_alarms),
+            "false_alarms_per_resident_day": round(per_day, 4),
+            "false_alarms_per_resident_month": round(per_day * 30.0, 3),
+            "false_alarms_by_kind": kinds,
+            "inactivity_false_alarms_per_resident_day": round(inactivity / days, 4)
+            if days
+            else None,
+            "trials": len(self.trials),
+            "detected": len(detected),
+            "median_time_to_alert_min": _rounded(delays, 0.5),
+            "p95_time_to_alert_min": _rounded(delays, 0.95),
+            "median_normal_gap_min": _rounded(gaps, 0.5),
+            "detected_within_normal_gap": len(within),
+            "awake_trials": len(awake),
+            "awake_detected": len(awake_delays),
+            "awake_median_time_to_alert_min": _rounded(awake_delays, 0.5),
+            "awake_median_normal_gap_min": _rounded(
+                [t.normal_gap.total_seconds() / 60.0 for t in awake], 0.5
+            ),
+        }
+
+
+def _rounded(values: list[float], q: float) -> float | None:
+    return round(float(np.quantile(values, q)), 1) if values else None
+
+
+def _day_bounds(day: date, tz_name: str) -> tuple[float, float]:
+    tz = zone(tz_name)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+
+
+def fit_held_out(
+    recording: Recording,
+    timeline: Timeline,
+    days: list[date],
+    params: Mapping[str, Any] | None = None,
+) -> dict[date, RoutineBaseline]:
+    """A baseline per day, each fitted on the other days (``params``: hyper-parameters)."""
+    return {
+        day: RoutineBaseline(recording.tz, **dict(params or {})).fit(
+            timeline, days=[d for d in days if d != day]
+        )
+        for day in days
+    }
+
+
+def replay_day(
+    baseline: RoutineBaseline,
+    detector: RoutineDetector,
+    timeline: Timeline,
+    day: date,
+    step_min: float = REPLAY_STEP_MIN,
+) -> list[FalseAlarm]:
+    """Finding episodes first seen while replaying ``day`` (carried over from the night before
+    are left to the previous day)."""
+    start, end = _day_bounds(day, baseline.tz)
+    seen: set[tuple[str, datetime]] = set()
+    found: list[FalseAlarm] = []
+    now = start
+    first = True
+    while now < end:
+        at = datetime.fromtimestamp(now, UTC)
+        for finding in detector.check(baseline, timeline, at):
+            key = (finding.kind, finding.since)
+            if key in seen:
+                continue
+            seen.add(key)
+            if not (first and finding.since.timestamp() < start):
+                found.append(FalseAlarm(day, finding.kind, finding.since, at))
+        first = False
+        now += step_min * 60.0
+    return found
+
+
+def _at_home(recording: Recording, baseline: RoutineBaseline, timeline: Timeline, t: float) -> bool:
+    if recording.away:
+        when = datetime.fromtimestamp(t, UTC)
+        return not any(a.start <= when <= a.end for a in recording.away)
+    return classify(timeline, baseline.window_, t).status is not Status.AWAY
+
+
+def run_trials(
+    recording: Recording,
+    timeline: Timeline,
+    baselines: dict[date, RoutineBaseline],
+    trials: int,
+    seed: int,
+    cap_h: float = TRIAL_CAP_H,
+    step_min: float = TRIAL_STEP_MIN,
+) -> list[Trial]:
+    """Inject ``trials`` incapacitations (seeded) and time the first inactivity-type finding."""
+    rng = random.Random(seed)
+    days = sorted(baselines)
+    times = [e.time.timestamp() for e in recording.events]
+    detector = RoutineDetector(meals=False)
+    results: list[Trial] = []
+    for _ in range(trials):
+        for _draw in range(MAX_DRAWS):
+            day = rng.choice(days)
+            start, end = _day_bounds(day, recording.tz)
+            cut = rng.uniform(start, end)
+            if _at_home(recording, baselines[day], timeline, cut):
+                break
+        else:
+            log.warning("routine_eval_no_home_moment draws=%d", MAX_DRAWS)
+            break
+        baseline = baselines[day]
+        cut_stream = Timeline(recording.events[: bisect.bisect_right(times, cut)])
+        situation = classify(cut_stream, baseline.window_, cut)
+        hour = local_hour(cut, baseline.window_.tz)
+        table = (
+            baseline.normal_gap_resting_s_ if situation.resting else baseline.normal_gap_active_s_
+        )
+        delay: timedelta | None = None
+        kind: str | None = None
+        for k in range(1, int(cap_h * 60.0 / step_min) + 1):
+            now = cut + k * step_min * 60.0
+            hits = [
+                f
+                for f in detector.check(baseline, cut_stream, datetime.fromtimestamp(now, UTC))
+                if f.kind in INACTIVITY_KINDS
+            ]
+            if hits:
+                delay, kind = timedelta(seconds=now - cut), hits[0].kind
+                break
+        results.append(
+            Trial(
+                datetime.fromtimestamp(cut, UTC),
+                hour,
+                situation.status.value,
+                situation.resting,
+                timedelta(seconds=table[int(hour) % 24]),
+                delay,
+                kind,
+            )
+        )
+    return results
+
+
+def evaluate(
+    recording: Recording,
+    trials: int = 200,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+) -> EvalReport:
+    """The full protocol on one recording (one resident)."""
+    timeline = Timeline(recording.events)
+    days = complete_days(timeline, zone(recording.tz))
+    baselines = fit_held_out(recording, timeline, days, params)
+    detector = RoutineDetector()
+    alarms = [
+        alarm for day in days for alarm in replay_day(baselines[day], detector, timeline, day)
+    ]
+    notes = []
+    if any(not b.baseline_ready_ for b in baselines.values()):
+        notes.append("fewer than 8 complete days: some held-out baselines are defaults")
+    results = run_trials(recording, timeline, baselines, trials, seed) if days else []
+    return EvalReport(recording.source, tuple(days), tuple(alarms), tuple(results), tuple(notes))

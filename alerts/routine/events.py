@@ -1,0 +1,59 @@
+"""The common event stream every routine detector reads, whatever the home's sensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+# Kinds of sensor event. "door" is only the front (entrance) door: away detection keys on it.
+MOTION = "motion"
+DOOR = "door"
+CONTACT = "contact"  # cupboards, fridge, inner doors
+BED = "bed"
+SEAT = "seat"
+FLUSH = "flush"
+APPLIANCE = "appliance"
+OTHER = "other"
+KINDS: frozenset[str] = frozenset({MOTION, DOOR, CONTACT, BED, SEAT, FLUSH, APPLIANCE, OTHER})
+
+OCCUPANCY_KINDS: frozenset[str] = frozenset({BED, SEAT})  # a 1 means someone is lying or sitting
+ON_EDGE_ONLY: frozenset[str] = frozenset({FLUSH, APPLIANCE})  # their 0 happens by itself
+
+BATHROOM = "bathroom"
+KITCHEN = "kitchen"
+BEDROOM = "bedroom"
+
+_MEASUREMENT_KIND: dict[str, str] = {"motion": MOTION, "bed_occupied": BED, "flush": FLUSH}
+_CONTACT_DEVICE_KIND: dict[str, str] = {"door": DOOR}  # other contact devices are cupboards
+
+
+@dataclass(frozen=True, slots=True)
+class SensorEvent:
+    """One state change of one binary sensor in a home (``time`` is timezone-aware UTC)."""
+
+    time: datetime
+    sensor: str
+    room: str
+    kind: str
+    value: float
+
+    @property
+    def is_activity(self) -> bool:
+        """True when the event is a sign that someone moved (a 0 of a flush/appliance is not)."""
+        return self.value > 0 or self.kind not in ON_EDGE_ONLY
+
+
+def from_reading(
+    device_kind: str, room: str, measurement: str, value: float, time: datetime
+) -> SensorEvent | None:
+    """The event a catalog reading stands for, or None when it says nothing about activity."""
+    if time.tzinfo is None:
+        raise ValueError("time must be timezone-aware")
+    if measurement == "contact_open":
+        kind = _CONTACT_DEVICE_KIND.get(device_kind, CONTACT)
+    else:
+        found = _MEASUREMENT_KIND.get(measurement)
+        if found is None:
+            return None
+        kind = found
+    return SensorEvent(time, f"{device_kind}-{room}", room, kind, float(value))

@@ -1,0 +1,81 @@
+"""Where the person is in their day at ``now``: away, asleep, not up yet, or awake at home.
+
+The same rule labels the history when a baseline is fitted and the present when detectors run,
+so thresholds are learned on exactly the moments they are applied to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from alerts.routine.events import BATHROOM
+from alerts.routine.timeline import Timeline, night_hour
+
+BEDTIME_SLACK_H = 1.0  # going quiet up to an hour before the earliest usual bedtime is sleep too
+NIGHT_MAX_S = 20 * 3600.0  # one night's sleep never explains a longer silence
+
+
+class Status(StrEnum):
+    """The person's situation at a moment."""
+
+    NO_DATA = "no_data"
+    AWAY = "away"
+    ASLEEP = "asleep"
+    NOT_UP = "not_up"  # still in the night's sleep after the latest usual get-up time + margin
+    AWAKE = "awake"  # at home and awake: inactivity rules apply
+
+
+@dataclass(frozen=True, slots=True)
+class SleepWindow:
+    """The person's night in night hours (hours since 15:00 local) and how to tell it."""
+
+    tz: ZoneInfo
+    bed_lo: float  # early usual bedtime
+    getup_hi: float  # late usual get-up time
+    getup_alert: float  # not up by this → finding
+    has_bed_sensor: bool
+    bathroom_observable: bool  # a motion sensor in the bathroom shows when someone is there
+
+    def contains(self, night: float) -> bool:
+        """True when a night hour lies between the early bedtime (with slack) and late get-up."""
+        return self.bed_lo - BEDTIME_SLACK_H <= night <= self.getup_hi
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """The classification of one moment (times are epoch seconds, UTC)."""
+
+    status: Status
+    index: int  # last activity event at or before the moment, -1 if none
+    silence_s: float
+    resting: bool  # a seat or bed is occupied
+    bathroom_since: float  # start of the current bathroom stay, NaN if not in the bathroom
+
+
+def _night_sleep(window: SleepWindow, since: float, now: float) -> bool:
+    n_since, n_now = night_hour(since, window.tz), night_hour(now, window.tz)
+    return now - since < NIGHT_MAX_S and n_now >= n_since and window.contains(n_since)
+
+
+def classify(timeline: Timeline, window: SleepWindow, now: float) -> Situation:
+    """The situation at ``now`` (epoch seconds) from the activity seen up to then."""
+    i = timeline.last_index(now)
+    if i < 0:
+        return Situation(Status.NO_DATA, -1, math.nan, False, math.nan)
+    silence = now - timeline.t[i]
+    resting = timeline.resting[i]
+    bath = timeline.bath_since[i]
+    if timeline.away[i]:
+        return Situation(Status.AWAY, i, silence, resting, math.nan)
+    if window.has_bed_sensor:
+        asleep = timeline.in_bed[i] and _night_sleep(window, timeline.bed_since[i], now)
+    else:
+        in_bathroom = window.bathroom_observable and timeline.room[i] == BATHROOM
+        asleep = not in_bathroom and _night_sleep(window, timeline.t[i], now)
+    if asleep:
+        late = night_hour(now, window.tz) > window.getup_alert
+        return Situation(Status.NOT_UP if late else Status.ASLEEP, i, silence, resting, bath)
+    return Situation(Status.AWAKE, i, silence, resting, bath)

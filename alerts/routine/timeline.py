@@ -1,0 +1,124 @@
+"""A home's activity events with, after each one, what is known so far (causal context).
+
+Everything stored at index ``i`` depends only on events ``0..i``, so a stream cut at ``i``
+(an injected incapacitation) is the same timeline read up to ``i``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+
+from alerts.routine.events import (
+    BATHROOM,
+    BED,
+    DOOR,
+    KITCHEN,
+    MOTION,
+    OCCUPANCY_KINDS,
+    SensorEvent,
+)
+
+PASSAGE_S = 300.0  # front-door openings this close, with nothing else between, are one passage
+NIGHT_PIVOT_HOUR = 15.0  # "night hours" count from 15:00 local so one night never wraps midnight
+NAN = math.nan
+
+
+def local_hour(epoch_s: float, tz: tzinfo) -> float:
+    """Local clock time of ``epoch_s`` in hours (9.5 = 09:30)."""
+    local = datetime.fromtimestamp(epoch_s, tz)
+    return local.hour + local.minute / 60.0 + local.second / 3600.0
+
+
+def night_hour(epoch_s: float, tz: tzinfo) -> float:
+    """Hours since the last 15:00 local: 23:00 → 8, 07:00 → 16."""
+    return (local_hour(epoch_s, tz) - NIGHT_PIVOT_HOUR) % 24.0
+
+
+def to_night_hour(hour: float) -> float:
+    """A local clock hour as night hours."""
+    return (hour - NIGHT_PIVOT_HOUR) % 24.0
+
+
+def from_night_hour(night: float) -> float:
+    """Night hours back to a local clock hour."""
+    return (night + NIGHT_PIVOT_HOUR) % 24.0
+
+
+class Timeline:
+    """Activity events of one home in time order, with per-event context (see module doc)."""
+
+    def __init__(self, events: Iterable[SensorEvent]) -> None:
+        self.t: list[float] = []
+        self.room: list[str] = []
+        self.kind: list[str] = []
+        self.in_bed: list[bool] = []
+        self.bed_since: list[float] = []
+        self.resting: list[bool] = []
+        self.away: list[bool] = []
+        self.bath_since: list[float] = []
+        self.departures: list[float] = []  # starts of door passages that left the home
+        self.kitchen: list[float] = []  # times of kitchen activity
+        self.bed_events = 0
+        self.motion_rooms: set[str] = set()  # rooms where a motion sensor sees presence
+        occupied: set[str] = set()
+        bed_on: dict[str, float] = {}
+        away = False
+        last_door = -math.inf
+        last_inside = -math.inf
+        bath_since = NAN
+        for ev in sorted(events, key=lambda e: e.time):
+            if not ev.is_activity:
+                continue
+            ts = ev.time.timestamp()
+            if ev.kind == MOTION:
+                self.motion_rooms.add(ev.room)
+            if ev.kind in OCCUPANCY_KINDS:
+                if ev.value > 0:
+                    occupied.add(ev.sensor)
+                else:
+                    occupied.discard(ev.sensor)
+            if ev.kind == BED:
+                self.bed_events += 1
+                if ev.value > 0:
+                    bed_on.setdefault(ev.sensor, ts)
+                else:
+                    bed_on.pop(ev.sensor, None)
+            if ev.kind == DOOR:
+                if ev.value > 0:
+                    same_passage = ts - last_door <= PASSAGE_S and last_inside < last_door
+                    if not same_passage:
+                        away = not away
+                        if away:
+                            self.departures.append(ts)
+                    last_door = ts
+            else:
+                away = False
+                last_inside = ts
+            bath_since = (
+                (bath_since if not math.isnan(bath_since) else ts) if (ev.room == BATHROOM) else NAN
+            )
+            if ev.room == KITCHEN:
+                self.kitchen.append(ts)
+            self.t.append(ts)
+            self.room.append(ev.room)
+            self.kind.append(ev.kind)
+            self.in_bed.append(bool(bed_on))
+            self.bed_since.append(min(bed_on.values()) if bed_on else NAN)
+            self.resting.append(bool(occupied))
+            self.away.append(away)
+            self.bath_since.append(bath_since)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def last_index(self, at_s: float) -> int:
+        """Index of the last activity at or before ``at_s``, or -1."""
+        return bisect.bisect_right(self.t, at_s) - 1
+
+
+def count_between(times: list[float], start_s: float, end_s: float) -> int:
+    """How many of the sorted ``times`` fall in [start, end)."""
+    return bisect.bisect_left(times, end_s) - bisect.bisect_left(times, start_s)
