@@ -1,0 +1,60 @@
+"""The baseline learned from a constructed regular resident."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from alerts.routine.baseline import DEFAULT_GAP_ACTIVE_S, GAP_FLOOR_S, RoutineBaseline
+from alerts.routine.detectors import NO_BASELINE_NOTE, RoutineDetector
+from tests.routine.homes import START, at, day_events, history, then
+
+
+def test_regular_week_learns_the_routine() -> None:
+    base = RoutineBaseline("UTC").fit(history(9))
+    assert base.baseline_ready_
+    assert base.days_ == 8  # the last day ends at 22:30, so it is not complete
+    assert base.has_bed_sensor_
+    assert base.bathroom_observable_
+    assert base.getup_hours_ == pytest.approx([7.0] * len(base.getup_hours_))
+    assert len(base.getup_hours_) >= 7
+    assert base.usual_getup_hour_ == pytest.approx(7.0)
+    assert base.bedtime_hours_ == pytest.approx([22.5] * len(base.bedtime_hours_))
+    # moving about every 30 min with 1 min pulses: the longest usual silence is 29 min
+    assert base.normal_gap_active_s_[10] == pytest.approx(29 * 60, abs=5 * 60)
+    assert base.threshold_active_s_[10] == GAP_FLOOR_S  # 1.5 × 29 min is under the 1 h floor
+    # bathroom stays: first bathroom event until seen elsewhere (15:00→15:30 is the longest)
+    assert max(base.bathroom_stays_s_) == pytest.approx(30 * 60)
+    assert base.bathroom_threshold_s_ == pytest.approx(45 * 60)  # longest × 1.5
+    assert base.meal_windows_ == ()  # a missed-meal rule needs a month without a miss
+
+
+def test_meal_windows_need_a_month() -> None:
+    base = RoutineBaseline("UTC").fit(history(31))
+    assert (12.0, 13.0) in base.meal_windows_
+    assert (18.0, 19.0) in base.meal_windows_
+
+
+def test_fewer_than_seven_days_uses_defaults() -> None:
+    base = RoutineBaseline("UTC").fit(history(4))
+    assert not base.baseline_ready_
+    assert base.threshold_active_s_ == (DEFAULT_GAP_ACTIVE_S,) * 24
+    events = then(4, day_events(START + timedelta(days=4), until=10.0))
+    now = at(START + timedelta(days=4), 15.0)
+    findings = RoutineDetector().check(base, events, now)
+    assert [f.kind for f in findings] == ["inactivity"]  # 5 h quiet > default 4 h
+    assert not findings[0].baseline_ready
+    assert findings[0].note == NO_BASELINE_NOTE
+    status = RoutineDetector().status(base, events, now)
+    assert not status.baseline_ready
+    assert status.note == NO_BASELINE_NOTE
+
+
+def test_held_out_days_are_not_learned() -> None:
+    events = history(10)
+    all_days = RoutineBaseline("UTC").fit(events)
+    some = RoutineBaseline("UTC").fit(events, days=[START + timedelta(days=n) for n in range(3)])
+    assert all_days.days_ == 9
+    assert some.days_ == 3
+    assert not some.baseline_ready_

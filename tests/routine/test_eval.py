@@ -1,0 +1,62 @@
+"""The evaluation protocol, on a constructed resident and on the real Ordóñez home A."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from alerts.routine.evaluation import evaluate
+from alerts.routine.loaders import Recording
+from anxin.__main__ import main
+from tests.routine.homes import history
+
+DATASETS = Path(__file__).parents[2] / ".." / "shared" / "datasets"
+
+
+def test_regular_resident_has_no_false_alarms_and_is_found() -> None:
+    recording = Recording(tuple(history(10)), (), "UTC", "constructed")
+    report = evaluate(recording, trials=20, seed=3)
+    summary = report.summary()
+    assert summary["resident_days"] == 9
+    assert summary["false_alarms"] == 0
+    assert summary["trials"] == 20
+    assert summary["detected"] == 20
+    awake = [t for t in report.trials if t.status_at_cut == "awake" and t.delay is not None]
+    assert awake
+    # awake at home: found within the 1 h floor of this very regular person (1 min resolution)
+    assert all(t.delay.total_seconds() <= 3600 + 60 for t in awake if t.delay is not None)
+
+
+def test_same_seed_same_trials() -> None:
+    recording = Recording(tuple(history(9)), (), "UTC", "constructed")
+    first = evaluate(recording, trials=5, seed=7).trials
+    again = evaluate(recording, trials=5, seed=7).trials
+    other = evaluate(recording, trials=5, seed=8).trials
+    assert first == again
+    assert first != other
+
+
+def test_eval_inactivity_on_ordonez_a(capsys: pytest.CaptureFixture[str]) -> None:
+    folder = DATASETS / "ordonez-A"
+    if not (folder / "OrdonezA_Sensors.txt").exists():
+        pytest.skip(f"Ordóñez home A is not at {folder.resolve()}")
+    code = main(["eval", "inactivity", "--data", str(folder), "--format", "ordonez",
+                 "--trials", "20", "--seed", "1"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) > 5  # a readable report before the JSON
+    summary = json.loads(out[-1])
+    assert summary["resident_days"] == 13
+    assert summary["trials"] == 20
+    assert 0 <= summary["detected"] <= 20
+    assert summary["detected"] >= 15
+    assert 0 <= summary["false_alarms_per_resident_day"] < 1
+    assert 0 < summary["median_time_to_alert_min"] <= summary["p95_time_to_alert_min"] <= 24 * 60
+
+
+def test_eval_needs_a_known_format(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["eval", "inactivity", "--data", str(tmp_path), "--format", "ordonez"]) == 2
+    assert "anxin eval inactivity" in capsys.readouterr().err
+    assert main(["eval", "inactivity", "--data", str(tmp_path)]) == 2
