@@ -68,6 +68,7 @@ async def test_influxdb_killed_and_restarted_loses_nothing(
     influx = await asyncio.to_thread(localservers.influxdb, tmp_path / "influx")
     try:
         store = await WatchedInflux.open(influx.url, "faults")
+        assert isinstance(store, WatchedInflux)
         store.failed = asyncio.Event()
         ingest = await start_ingest(store, {"gw-a"})
         first = fake_gateway.readings("gw-a", [("pir-1", "motion", 1), ("pir-1", "motion", 0)])
@@ -96,6 +97,7 @@ async def test_write_that_timed_out_after_success_is_retried_without_duplicates(
     influxdb_server: Server, start_ingest: IngestFactory, fake_gateway: FakeGateway
 ) -> None:
     store = await TimesOutAfterWriting.open(influxdb_server.url, "timeout_after_write")
+    assert isinstance(store, TimesOutAfterWriting)
     try:
         ingest = await start_ingest(store, {"gw-a"})
         message = fake_gateway.readings(
