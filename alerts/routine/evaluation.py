@@ -140,8 +140,7 @@ def replay_day(
     day: date,
     step_min: float = REPLAY_STEP_MIN,
 ) -> list[FalseAlarm]:
-    """Finding episodes first seen while replaying ``day`` (carried over from the night before
-    are left to the previous day)."""
+    """Finding episodes first seen while replaying ``day`` (ones already open at midnight excluded)."""
     start, end = _day_bounds(day, baseline.tz)
     seen: set[tuple[str, datetime]] = set()
     found: list[FalseAlarm] = []
