@@ -6,6 +6,7 @@ Imported by the conftest of each test package that needs them.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,10 +25,25 @@ BACKENDS = [
 ]
 
 
+STARTUP_WAIT_S = 30.0  # localservers waits for the port only; recovery may still be running
+
+
+def _admin_connection(server: Server) -> psycopg.Connection[tuple[object, ...]]:
+    """Connect to the cluster's maintenance database, waiting out "the database is starting up"."""
+    deadline = time.monotonic() + STARTUP_WAIT_S
+    while True:
+        try:
+            return psycopg.connect(server.url, autocommit=True)
+        except psycopg.OperationalError as err:
+            if "starting up" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def create_pg_database(server: Server) -> str:
     """A new empty database on the test cluster; returns its URL."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.url, autocommit=True) as conn:
+    with _admin_connection(server) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return server.url.rsplit("/", 1)[0] + f"/{name}"
 
@@ -35,7 +51,7 @@ def create_pg_database(server: Server) -> str:
 def drop_pg_database(server: Server, url: str) -> None:
     """Drop a database made by create_pg_database, even if connections linger."""
     name = url.rsplit("/", 1)[1]
-    with psycopg.connect(server.url, autocommit=True) as conn:
+    with _admin_connection(server) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
