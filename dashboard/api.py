@@ -20,6 +20,7 @@ from dashboard.deps import (
     Session,
     Templates,
     VisibleAlert,
+    VisibleResident,
     VisibleResidents,
     Zone,
 )
@@ -160,9 +161,6 @@ async def list_residents(residents: VisibleResidents) -> list[ResidentOut]:
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
-async def get_resident(resident_id: int, residents: VisibleResidents) -> ResidentOut:
+async def get_resident(resident: VisibleResident) -> ResidentOut:
     """One resident the caller may see (404 otherwise)."""
-    for resident in residents:
-        if resident.id == resident_id:
-            return ResidentOut.of(resident)
-    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+    return ResidentOut.of(resident)

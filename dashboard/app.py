@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from alerts.errors import AlertStoreError
-from dashboard import api, i18n, pages
+from dashboard import api, board, i18n, pages
 from dashboard.context import DashboardContext
 from dashboard.deps import get_lang
-from dashboard.errors import LoginRequiredError, PageForbiddenError
+from dashboard.errors import LoginRequiredError, PageForbiddenError, PageNotFoundError
 from dashboard.login import Authenticator
 from dashboard.rows import make_templates
 from dashboard.schemas import HealthOut
@@ -39,6 +39,7 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.state.authenticator = Authenticator(LoginThrottle())
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(board.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})
@@ -79,6 +80,22 @@ def create_app(ctx: DashboardContext) -> FastAPI:
                 text=i18n.translate(lang, "forbidden.text"),
             ),
             status_code=status.HTTP_403_FORBIDDEN,
+        )
+
+    @app.exception_handler(PageNotFoundError)
+    async def not_found_page(request: Request, exc: PageNotFoundError) -> Response:
+        log.info("page_not_found path=%s reason=%s", request.url.path, exc)
+        lang = get_lang(request)
+        return app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+            request,
+            "message.html",
+            pages.page_context(
+                request,
+                lang,
+                title=i18n.translate(lang, "notfound.title"),
+                text=i18n.translate(lang, "notfound.text"),
+            ),
+            status_code=status.HTTP_404_NOT_FOUND,
         )
 
     return app

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.feed import AlertFeed
 from alerts.service import AlertService
 from devices.clock import Clock
+from ingest.store import ReadingStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +24,4 @@ class DashboardContext:
     secret_key: str
     clock: Clock
     secure_cookies: bool = False
+    store: ReadingStore | None = None  # the time-series named queries; None: pages show no activity

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,12 @@ from alerts.views import AlertView
 from dashboard import access, i18n, tokens
 from dashboard.access import HEALTH_ROLES, Principal, ResidentSummary, Scope
 from dashboard.context import DashboardContext
-from dashboard.errors import LoginRequiredError, PageForbiddenError, TokenError
+from dashboard.errors import (
+    LoginRequiredError,
+    PageForbiddenError,
+    PageNotFoundError,
+    TokenError,
+)
 from registry.models import Role
 
 SESSION_COOKIE = "anxin_session"
@@ -157,6 +163,17 @@ async def visible_resident_ids(residents: VisibleResidents) -> frozenset[int]:
 VisibleResidentIds = Annotated[frozenset[int], Depends(visible_resident_ids)]
 
 
+async def get_visible_resident(resident_id: int, residents: VisibleResidents) -> ResidentSummary:
+    """The resident ``resident_id`` if the caller may see them; 404 alike when missing or not theirs."""
+    for resident in residents:
+        if resident.id == resident_id:
+            return resident
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+
+
+VisibleResident = Annotated[ResidentSummary, Depends(get_visible_resident)]
+
+
 async def get_visible_alert(alert_id: int, scope: CallerScope, ctx: Ctx) -> AlertView:
     """The alert ``alert_id`` if the caller may see it; 404 alike when missing or not theirs."""
     try:
@@ -220,3 +237,42 @@ def require_page_roles(*roles: Role) -> Callable[[PageCaller], Awaitable[PageCal
 
 ConsoleUser = Annotated[PageCaller, Depends(require_page_roles(*access.STAFF_ROLES))]
 FamilyUser = Annotated[PageCaller, Depends(require_page_roles(Role.FAMILY))]
+
+
+async def get_page_scope(caller: PageUser, session: Session) -> Scope:
+    """The health-data scope of the signed-in page user."""
+    return await access.scope_of(session, caller.user)
+
+
+PageScope = Annotated[Scope, Depends(get_page_scope)]
+
+
+async def get_page_resident(
+    resident_id: int, caller: ConsoleUser, scope: PageScope, session: Session
+) -> ResidentSummary:
+    """A resident of the staff member's scope; a 404 page alike when missing or not theirs."""
+    for resident in await access.visible_residents(session, scope):
+        if resident.id == resident_id:
+            return resident
+    raise PageNotFoundError(f"resident {resident_id} user={caller.user.id}")
+
+
+PageResident = Annotated[ResidentSummary, Depends(get_page_resident)]
+
+
+async def get_page_zone(caller: PageUser, session: Session) -> ZoneInfo:
+    """The time zone of the page user's screens."""
+    return ZoneInfo(await access.timezone_of(session, caller.user))
+
+
+PageZone = Annotated[ZoneInfo, Depends(get_page_zone)]
+
+
+async def check_form_csrf(caller: PageUser, csrf: Annotated[str, Form()]) -> PageCaller:
+    """A page form post: its ``csrf`` field must match the session (403 otherwise)."""
+    if not hmac.compare_digest(caller.csrf, csrf):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    return caller
+
+
+FormCaller = Annotated[PageCaller, Depends(check_form_csrf)]

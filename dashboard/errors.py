@@ -25,3 +25,7 @@ class LoginRequiredError(DashboardError):
 
 class PageForbiddenError(DashboardError):
     """A signed-in user opened a page their role may not see."""
+
+
+class PageNotFoundError(DashboardError):
+    """A page about an object that does not exist or that the caller may not see (a 404 page)."""

@@ -7,7 +7,8 @@ import itertools
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,7 +23,8 @@ from anxin.migrate import upgrade
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from devices.clock import ManualClock
-from devices.values import Event
+from devices.values import Event, Reading
+from ingest.sqlite_store import SQLiteStore
 from registry.db import make_async_engine, make_sessionmaker
 from registry.models import Device, FamilyLink, Gateway, Home, Resident, Role, Station, User
 from registry.passwords import hash_password
@@ -30,6 +32,21 @@ from registry.passwords import hash_password
 PASSWORD = "correct horse battery"
 START = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 _event_ids = itertools.count(1)
+# (kind, room) of the fixed sensors in every seeded home; device keys are gw-<code>-<kind>-<room>
+HOME_SENSORS = (
+    ("pir", "kitchen"),
+    ("pir", "bedroom"),
+    ("bed", "bedroom"),
+    ("door", "hallway"),
+    ("toilet", "bathroom"),
+)
+
+
+def local(hour: int, minute: int = 0, day: int = 1) -> datetime:
+    """A Shanghai wall-clock time on March ``day`` 2025 (day 0: February 28) as UTC."""
+    return datetime(2025, 3, 1, tzinfo=UTC) + timedelta(
+        days=day - 1, hours=hour - 8, minutes=minute
+    )
 
 
 @dataclass
@@ -42,6 +59,16 @@ class World:
     sessions: async_sessionmaker[AsyncSession]
     ids: dict[str, int] = field(default_factory=dict)
     ready: list[bool] = field(default_factory=lambda: [True])
+    store: SQLiteStore | None = None
+
+    async def readings(
+        self, gateway: str, device: str, measurement: str, *points: tuple[datetime, float]
+    ) -> None:
+        """Store readings the way ingest would."""
+        assert self.store is not None
+        await self.store.write_readings(
+            [Reading(gateway, device, measurement, value, at, at) for at, value in points]
+        )
 
     async def raise_alert(self, gateway: str, kind: str = "fall") -> AlertView:
         """Raise an alert the way ingest would: an urgent event from the wearable."""
@@ -80,6 +107,12 @@ async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -
                     resident_id=person.id,
                 )
             )
+            for kind, room in HOME_SENSORS:
+                session.add(
+                    Device(
+                        gateway_id=gateway.id, key=f"gw-{code}-{kind}-{room}", kind=kind, room=room
+                    )
+                )
             ids[f"station_{code}"] = station.id
             ids[f"resident_{code}"] = person.id
         users = {
@@ -106,7 +139,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -
 
 
 @pytest.fixture
-async def world(sqlite_url: str) -> AsyncIterator[World]:
+async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     """A fresh database migrated to the newest schema, seeded, and the app on top."""
     await asyncio.to_thread(upgrade, sqlite_url)
     engine = make_async_engine(sqlite_url)
@@ -114,6 +147,7 @@ async def world(sqlite_url: str) -> AsyncIterator[World]:
     clock = ManualClock(START)
     feed = AlertFeed()
     ready = [True]
+    store = await SQLiteStore.open(tmp_path / "timeseries.sqlite")
     ctx = DashboardContext(
         sessions=sessions,
         alerts=AlertService(sessions, feed, clock),
@@ -121,9 +155,11 @@ async def world(sqlite_url: str) -> AsyncIterator[World]:
         is_ready=lambda: ready[0],
         secret_key="test-secret-key-0123456789",
         clock=clock,
+        store=store,
     )
     ids = await seed(sessions, clock)
-    yield World(create_app(ctx), ctx, clock, sessions, ids, ready)
+    yield World(create_app(ctx), ctx, clock, sessions, ids, ready, store)
+    await store.close()
     await engine.dispose()
 
 
@@ -174,3 +210,24 @@ async def served(world: World) -> AsyncIterator[str]:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
         sock.close()
+
+
+async def live_a_morning(world: World) -> None:
+    """Home a's night and morning until 09:30: in bed 22:00-07:10, out 07:50, kitchen until 09:20."""
+    await world.readings(
+        "gw-a", "gw-a-bed-bedroom", "bed_occupied", (local(22, day=0), 1), (local(7, 10), 0)
+    )
+    await world.readings("gw-a", "gw-a-pir-bedroom", "motion", (local(7, 0), 1), (local(7, 12), 1))
+    kitchen = [(local(h, m), 1.0) for h, m in ((7, 30), (8, 0), (8, 5), (8, 40), (9, 20))]
+    await world.readings("gw-a", "gw-a-pir-kitchen", "motion", *kitchen)
+    await world.readings(
+        "gw-a", "gw-a-door-hallway", "contact_open", (local(7, 50), 1), (local(7, 51), 0)
+    )
+    await world.readings("gw-a", "gw-a-toilet-bathroom", "flush", (local(7, 15), 1))
+    await world.readings("gw-a", "gw-a-door-hallway", "battery", (local(6, 0), 12))
+    await world.readings("gw-a", "gw-a-pir-kitchen", "battery", (local(6, 0), 90))
+    quarter = timedelta(minutes=15)
+    beats = [(local(2) + i * quarter, 62.0 + i % 5) for i in range(30)]
+    await world.readings("gw-a", "gw-a-wear", "heart_rate", *beats)
+    steps = [(local(7) + i * quarter, 120.0) for i in range(10)]
+    await world.readings("gw-a", "gw-a-wear", "steps", *steps)

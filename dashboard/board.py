@@ -1,0 +1,169 @@
+"""The care station's residents board and resident page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from alerts.views import AlertView
+from dashboard import access, activity, residents
+from dashboard.access import ResidentSummary
+from dashboard.context import DashboardContext
+from dashboard.deps import ConsoleUser, Ctx, PageResident, PageScope, PageZone, Session, Templates
+from dashboard.pages import page_context
+from dashboard.residents import STATUSES, BoardRow
+from dashboard.rows import alert_row, local_time
+from devices.catalog import DEVICE_KINDS
+
+RESIDENT_HISTORY_LIMIT = 50  # alerts on a resident page
+BOARD_ALERT_LIMIT = 500  # unresolved alerts of one station: far more than a station ever has open
+
+router = APIRouter(include_in_schema=False)
+
+
+async def board_rows(
+    ctx: DashboardContext, session: Session, people: list[ResidentSummary], now: datetime
+) -> list[BoardRow]:
+    """Each resident with their status and last activity, most urgent first."""
+    if not people:
+        return []
+    kits = await residents.home_kits(session, {p.home_id for p in people})
+    alerts: dict[int, list[AlertView]] = {}
+    for view in await ctx.alerts.list(
+        resident_ids={p.id for p in people}, states=residents.UNRESOLVED, limit=BOARD_ALERT_LIMIT
+    ):
+        if view.resident_id is not None:
+            alerts.setdefault(view.resident_id, []).append(view)
+    last: dict[str, datetime] = {}
+    gateways = sorted({g for kit in kits.values() for g in kit.gateways})
+    if ctx.store is not None and gateways:
+        last = await ctx.store.last_activity(gateways, now)
+    rows = []
+    for person in people:
+        moments = [last[g] for g in kits[person.home_id].gateways if g in last]
+        latest = max(moments, default=None)
+        mine = alerts.get(person.id, [])
+        status = residents.classify(mine, latest, now)
+        rows.append(BoardRow(person, status, latest, len(mine)))
+    return sorted(rows, key=lambda r: (STATUSES.index(r.status), r.resident.name))
+
+
+def care_levels(people: list[ResidentSummary]) -> list[str]:
+    """The care levels in use, sorted."""
+    return sorted({p.care_level for p in people if p.care_level})
+
+
+@router.get("/residents", response_class=HTMLResponse)
+async def board(
+    request: Request,
+    caller: ConsoleUser,
+    scope: PageScope,
+    zone: PageZone,
+    ctx: Ctx,
+    session: Session,
+    templates: Templates,
+    flag: Annotated[list[str] | None, Query()] = None,
+    care_level: str = "",
+) -> Response:
+    """Every resident of the station with a traffic light, filtered by risk flags and care level."""
+    people = await access.visible_residents(session, scope)
+    flags = [f for f in flag or [] if f in residents.RISK_FLAGS]
+    chosen = [p for p in people if residents.matches(p, flags, care_level)]
+    rows = await board_rows(ctx, session, chosen, ctx.clock.now())
+    return templates.TemplateResponse(
+        request,
+        "residents.html",
+        page_context(
+            request,
+            caller.lang,
+            user=caller.user,
+            csrf=caller.csrf,
+            rows=[{"row": r, "last_local": local_time(r.last_activity, zone)} for r in rows],
+            flags=residents.RISK_FLAGS,
+            chosen_flags=flags,
+            care_levels=care_levels(people),
+            care_level=care_level,
+            counts={s: sum(1 for r in rows if r.status == s) for s in STATUSES},
+        ),
+    )
+
+
+def _day(text: str | None, today: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else today
+    except ValueError:
+        return today
+
+
+@router.get("/residents/{resident_id}", response_class=HTMLResponse)
+async def resident_page(
+    request: Request,
+    caller: ConsoleUser,
+    resident: PageResident,
+    zone: PageZone,
+    ctx: Ctx,
+    session: Session,
+    templates: Templates,
+    day: str | None = None,
+) -> Response:
+    """A resident's day, trends, alerts, devices, contacts, notes and risk flags."""
+    now = ctx.clock.now()
+    today = now.astimezone(zone).date()
+    shown = min(_day(day, today), today)
+    start, end = activity.day_bounds(datetime.combine(shown, datetime.min.time(), zone), zone)
+    kit = (await residents.home_kits(session, {resident.home_id}))[resident.home_id]
+    lanes: list[activity.Lane] = []
+    charts: dict[str, Any] = {}
+    if ctx.store is not None:
+        lanes = await activity.timeline(ctx.store, kit, start, end, now)
+        charts = await activity.trends(ctx.store, kit, now)
+    views = await ctx.alerts.list(resident_ids={resident.id}, limit=RESIDENT_HISTORY_LIMIT)
+    rows = [alert_row(view, caller.lang, zone) for view in views]
+    mine = [v for v in views if v.state in residents.UNRESOLVED]
+    last = None
+    if ctx.store is not None and kit.gateways:
+        last = max((await ctx.store.last_activity(kit.gateways, now)).values(), default=None)
+    devices = [
+        {
+            "health": health,
+            "label": _kind_label(health.kind, caller.lang),
+            "seen_local": local_time(health.last_seen, zone),
+        }
+        for health in await activity.device_health(ctx.store, kit, now)
+    ]
+    age = None if resident.birth_year is None else today.year - resident.birth_year
+    return templates.TemplateResponse(
+        request,
+        "resident.html",
+        page_context(
+            request,
+            caller.lang,
+            user=caller.user,
+            csrf=caller.csrf,
+            resident=resident,
+            age=age,
+            status=residents.classify(mine, last, now),
+            last_local=local_time(last, zone),
+            has_store=ctx.store is not None,
+            lanes=lanes,
+            day=shown.isoformat(),
+            prev_day=(shown - timedelta(days=1)).isoformat(),
+            next_day=(shown + timedelta(days=1)).isoformat() if shown < today else "",
+            charts=charts,
+            zone=zone.key,
+            rows=rows,
+            devices=devices,
+            contacts=await residents.contacts_of(session, resident.id),
+            notes=await residents.notes_of(session, resident.id),
+        ),
+    )
+
+
+def _kind_label(kind: str, lang: str) -> str:
+    row = DEVICE_KINDS.get(kind)
+    if row is None:
+        return kind
+    return row.label_zh if lang == "zh-CN" else row.label_en

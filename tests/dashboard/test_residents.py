@@ -1,0 +1,117 @@
+"""The residents board and the resident page, with readings in a real SQLite time-series store."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from dashboard import activity, residents
+from tests.dashboard.conftest import World, live_a_morning, local
+from tests.dashboard.test_pages import login
+
+
+async def test_board_shows_only_the_station_with_traffic_lights(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await live_a_morning(world)
+    await login(client, "admin")
+    page = await client.get("/residents", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    tiles = dict(re.findall(r'data-status="(\w+)" data-id="(\d+)"', page.text))
+    assert tiles == {"fine": str(world.ids["resident_a"]), "no_data": str(world.ids["resident_b"])}
+    assert "09:20:00" in page.text  # last activity, station-local
+
+    await world.raise_alert("gw-a", "fall")
+    page = await client.get("/residents")
+    assert f'data-status="alert" data-id="{world.ids["resident_a"]}"' in page.text
+
+
+async def test_board_of_a_staff_member_has_their_station_only(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await login(client, "staff_b")
+    page = await client.get("/residents")
+    assert "Li Wei" in page.text
+    assert "王秀英" not in page.text
+
+
+async def test_board_filters_by_risk_flag_and_care_level(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    from registry.models import Resident
+
+    async with world.sessions() as session, session.begin():
+        a = await session.get(Resident, world.ids["resident_a"])
+        assert a is not None
+        a.risk_flags, a.care_level = "alone,aged", "2"
+    await login(client, "admin")
+    alone = await client.get("/residents", params={"flag": "alone"})
+    assert "王秀英" in alone.text
+    assert "Li Wei" not in alone.text
+    level = await client.get("/residents", params={"care_level": "3"})
+    assert "王秀英" not in level.text
+    both = await client.get("/residents", params={"flag": ["alone", "dementia"]})
+    assert "王秀英" not in both.text
+
+
+async def test_resident_page_draws_the_day_devices_and_contacts(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await live_a_morning(world)
+    await login(client, "staff_a")
+    page = await client.get(
+        f"/residents/{world.ids['resident_a']}", headers={"Accept-Language": "en"}
+    )
+    assert page.status_code == 200
+    text = page.text
+    for label in ("Kitchen", "In bed", "Front door", "Toilet flush"):
+        assert label in text
+    assert "/static/vendor/uPlot.iife.min.js" in text
+    assert '"heart_rate": {"x": [' in text
+    assert "battery low" in text  # the door contact at 12 %
+    assert "Family A" in text  # the linked family member
+
+
+async def test_resident_page_of_another_station_is_a_404(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await login(client, "staff_a")
+    other = await client.get(f"/residents/{world.ids['resident_b']}")
+    missing = await client.get("/residents/999999")
+    assert other.status_code == missing.status_code == 404
+
+
+async def test_timeline_lanes_per_local_hour(world: World) -> None:
+    await live_a_morning(world)
+    assert world.store is not None
+    async with world.sessions() as session:
+        home = (await residents.home_kits(session, {1}))[1]
+    start, end = activity.day_bounds(local(12), ZoneInfo("Asia/Shanghai"))
+    lanes = {
+        lane.key: lane.cells
+        for lane in await activity.timeline(world.store, home, start, end, local(9, 30))
+    }
+    assert lanes["room.kitchen"][8] > 0
+    assert lanes["room.kitchen"][12] == 0
+    assert lanes["lane.bed"][3] == 3
+    assert lanes["lane.bed"][8] == 0
+    assert lanes["lane.front_door"][7] > 0
+    assert len(lanes["room.kitchen"]) == 24
+
+
+async def test_status_words_of_the_day(world: World) -> None:
+    await live_a_morning(world)
+    assert world.store is not None
+    async with world.sessions() as session:
+        home = (await residents.home_kits(session, {1}))[1]
+    zone = ZoneInfo("Asia/Shanghai")
+    status = await activity.today_status(world.store, home, local(9, 30), zone)
+    assert status.parts == (
+        ("family.status.got_up", {"time": "07:10"}),
+        ("family.status.in_room", {"place": "kitchen"}),
+    )
+    await world.readings("gw-a", "gw-a-door-hallway", "contact_open", (local(10, 2), 1))
+    later = await activity.today_status(world.store, home, local(10, 30), zone)
+    assert later.parts[-1] == ("family.status.out_since", {"time": "10:02"})
