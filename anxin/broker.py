@@ -8,7 +8,9 @@ root backs it with the registry and the platform's own service secret).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.mqtt.constants import QOS_1, QOS_2
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
@@ -114,12 +117,80 @@ def broker_config(host: str, port: int, verify: Verify, service_users: list[str]
     }
 
 
+class _Broker(Broker):  # type: ignore[misc]
+    """amqtt's broker with two defects fixed (amqtt 0.12.x; see docs/architecture.md).
+
+    1. amqtt iterates its live subscription dict while awaiting topic-filter plugins; a client
+       that subscribes meanwhile makes the iteration raise and that one message is silently not
+       delivered. Iterating over a snapshot keeps every delivery; the loop body is amqtt's own.
+    2. On every connect amqtt replays retained messages matching *every client's* subscriptions
+       to the connecting client (a gateway would see the others' status), awaiting inside a loop
+       over the live dict. Retained messages now go only to the session that owns the filter,
+       and are scheduled without suspending that loop.
+    """
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Any
+    ) -> None:
+        topic_filter, qos = subscription
+        owners = self._subscriptions.get(topic_filter, ())
+        if not any(s.client_id == session.client_id for s, _ in owners):
+            return
+        handler = self._get_handler(session)
+        if handler is None:
+            return
+        for retained_topic, retained in list(self._retained_messages.items()):
+            if self._matches(retained_topic, topic_filter):
+                self._tasks_queue.append(
+                    asyncio.ensure_future(
+                        handler.mqtt_publish(
+                            retained.topic,
+                            retained.data,
+                            min(qos, retained.qos or qos),
+                            retain=True,
+                        )
+                    )
+                )
+
+    async def _run_broadcast(self, running_tasks: deque[asyncio.Task[Any]]) -> None:
+        broadcast = await self._broadcast_queue.get()
+        for k_filter, subscriptions in list(self._subscriptions.items()):
+            if not self._matches(broadcast["topic"], k_filter):
+                continue
+            for target_session, sub_qos in list(subscriptions):
+                qos = broadcast.get("qos", sub_qos)
+                sendable = await self._topic_filtering(
+                    target_session, topic=broadcast["topic"], action=Action.RECEIVE
+                )
+                if not sendable:
+                    continue
+                connected = target_session.transitions.state == "connected"
+                if (
+                    not connected
+                    and not target_session.clean_session
+                    and qos in (QOS_1, QOS_2)
+                    and not target_session.is_anonymous
+                ):
+                    await self._retain_broadcast_message(broadcast, qos, target_session)
+                    continue
+                if not connected:
+                    continue
+                handler = self._get_handler(target_session)
+                if handler:
+                    task = asyncio.ensure_future(
+                        handler.mqtt_publish(
+                            broadcast["topic"], broadcast["data"], qos, retain=False
+                        )
+                    )
+                    running_tasks.append(task)
+
+
 @asynccontextmanager
 async def embedded_broker(
     host: str, port: int, verify: Verify, service_users: list[str]
 ) -> AsyncIterator[Broker]:
     """Run an amqtt broker for the lifetime of the context."""
-    broker = Broker(broker_config(host, port, verify, service_users))
+    broker = _Broker(broker_config(host, port, verify, service_users))
     await broker.start()
     log.info("broker_started host=%s port=%d", host, port)
     try:

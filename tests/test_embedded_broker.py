@@ -87,3 +87,22 @@ async def test_service_session_keeps_queued_messages_across_reconnect(broker_por
     async with client(broker_port, *SERVICE, client_id="svc", clean_session=False) as svc:
         message = await asyncio.wait_for(anext(aiter(svc.messages)), 10)
         assert message.payload == b"while you were away"
+
+
+async def test_retained_status_reaches_subscribers_but_never_other_gateways(broker_port: int) -> None:
+    async with client(broker_port, *SERVICE, client_id="svc") as svc:
+        await svc.subscribe("anxin/v1/+/status", qos=1)  # a filter that matches gw-a's status
+        async with client(broker_port, "gw-a", "gw-a-secret") as gw_a:
+            await gw_a.publish("anxin/v1/gw-a/status", b"online", qos=1, retain=True)
+        await asyncio.wait_for(anext(aiter(svc.messages)), 10)
+        # amqtt 0.12 replayed retained messages of *every* client's filters to a connecting one
+        async with client(broker_port, "gw-b", "gw-b-secret") as gw_b:
+            await gw_b.subscribe([("anxin/v1/gw-b/ack", 1), ("anxin/v1/gw-b/cmd", 1)])
+            async with client(broker_port, *SERVICE, client_id="svc2") as svc2:
+                await svc2.publish("anxin/v1/gw-b/cmd", b"marker", qos=1)
+            first = await asyncio.wait_for(anext(aiter(gw_b.messages)), 10)
+            assert first.payload == b"marker"
+    async with client(broker_port, *SERVICE, client_id="svc3") as late:
+        await late.subscribe("anxin/v1/+/status", qos=1)
+        retained = await asyncio.wait_for(anext(aiter(late.messages)), 10)
+        assert retained.payload == b"online"
