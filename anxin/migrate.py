@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -11,6 +12,15 @@ from alembic.config import Config
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Every module that declares tables on registry.db.Base; a package adding tables adds itself here
+# (with a revision under migrations/versions) so that autogenerate and the schema test see them.
+MODEL_MODULES: tuple[str, ...] = ("registry.models", "alerts.models")
+
+
+def load_models() -> None:
+    """Import every module of MODEL_MODULES so that Base.metadata holds all tables."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def alembic_config(url: str) -> Config:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import alerts.models
-import registry.models
+from anxin.migrate import load_models
 from registry.db import Base, make_engine
 
-TABLE_MODULES = (registry.models, alerts.models)  # imported so that Base.metadata has their tables
-
+load_models()
 target_metadata = Base.metadata
 
 
