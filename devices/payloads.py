@@ -59,6 +59,7 @@ class EventKind(StrEnum):
     CANCEL = "cancel"  # "I'm OK": the resident cancelled a pre-alert or a call
     PRE_ALERT = "pre_alert"  # a suspected fall waiting for confirmation or cancel
     TEST_ALARM = "test_alarm"  # an end-to-end test started by an installer or the weekly test
+    DATA_GAP = "data_gap"  # technical: the gateway's outbox ran out of room and dropped readings
 
 
 class EventMessage(Header):
@@ -88,6 +89,7 @@ class StatusMessage(_Strict):
     t: AwareDatetime
     outbox_depth: int = Field(default=0, ge=0)
     uptime_s: float = Field(default=0.0, ge=0)
+    clock_offset_s: float | None = None  # gateway clock minus platform clock (from acks), if known
 
 
 class AckMessage(_Strict):

@@ -17,7 +17,8 @@ from devices.payloads import CommandKind, EventKind, EventMessage, ReadingIn, Re
 from devices.topics import Channel
 from gateway.adapters.base import DeviceAdapter, DeviceData
 from gateway.config import GatewayConfig
-from gateway.outbox import Encoder, Outbox
+from gateway.health import HealthReporter
+from gateway.outbox import Budget, Encoder, Gap, Outbox
 from gateway.pipeline import EdgePipeline, NewEvent, Output, new_event_id
 from gateway.uplink import BrokerAddress, Uplink
 
@@ -28,7 +29,8 @@ MIN_WAIT_S = 0.02  # real seconds: a stopped (manual) clock must not make the ag
 
 async def run_gateway(config: GatewayConfig, clock: Clock, adapter: DeviceAdapter) -> None:
     """Run one gateway until cancelled; on the way out say offline, disconnect, close the outbox."""
-    outbox = await asyncio.to_thread(Outbox, config.outbox_path)
+    budget = Budget(config.outbox_budget_bytes, config.urgent_reserve_bytes)
+    outbox = await asyncio.to_thread(Outbox, config.outbox_path, None, budget)
     uplink = Uplink(
         config.gateway_id,
         BrokerAddress(
@@ -36,6 +38,10 @@ async def run_gateway(config: GatewayConfig, clock: Clock, adapter: DeviceAdapte
             config.broker_port,
             config.login,
             config.password.get_secret_value() if config.password else None,
+            ca_file=config.ca_file,
+            cert_file=config.cert_file,
+            key_file=config.key_file,
+            protocol=config.protocol,
         ),
         outbox,
         clock,
@@ -50,6 +56,9 @@ async def run_gateway(config: GatewayConfig, clock: Clock, adapter: DeviceAdapte
             tg.create_task(uplink.run(), name=f"uplink-{config.gateway_id}")
             tg.create_task(agent.pump(), name=f"pump-{config.gateway_id}")
             tg.create_task(agent.obey(), name=f"commands-{config.gateway_id}")
+            if config.health_file is not None:
+                health = HealthReporter(config.health_file, config.gateway_id, outbox, uplink)
+                tg.create_task(health.run(), name=f"health-{config.gateway_id}")
     finally:
         await asyncio.to_thread(outbox.close)
         log.info("gateway.stop gw=%s", config.gateway_id)
@@ -72,6 +81,7 @@ class Agent:
         self.outbox = outbox
         self.uplink = uplink
         self.pipeline = EdgePipeline(config.batch_max, config.batch_age_s, config.cancel_window_s)
+        self._dropped_seen = -1  # outbox drops already looked at for gap records (-1: check once)
 
     async def pump(self) -> None:
         """Read the adapter; queue batches and events; wake up for batch ages and fall deadlines."""
@@ -140,7 +150,47 @@ class Agent:
                 event.time.isoformat(),
             )
         await asyncio.to_thread(self.outbox.put_many, messages, now)
+        await self.report_gaps(now)
         self.uplink.notify()
+
+    async def report_gaps(self, now: datetime) -> None:
+        """Put a ``data_gap`` event in the outbox for each new gap record (same transaction)."""
+        dropped = self.outbox.usage().dropped
+        if dropped == self._dropped_seen:
+            return
+        self._dropped_seen = dropped
+        gaps = await asyncio.to_thread(self.outbox.unreported_gaps)
+        if not gaps:
+            return
+        events = [(Channel.EVENTS, self._event_encoder(self._gap_event(g), now)) for g in gaps]
+        await asyncio.to_thread(self.outbox.put_many, events, now, [g.id for g in gaps])
+        for gap in gaps:
+            log.warning(
+                "gateway.data_gap gw=%s readings=%d messages=%d first_t=%s last_t=%s",
+                self.config.gateway_id,
+                gap.readings,
+                gap.messages,
+                gap.first_t.isoformat() if gap.first_t else None,
+                gap.last_t.isoformat() if gap.last_t else None,
+            )
+
+    def _gap_event(self, gap: Gap) -> NewEvent:
+        """The technical event telling the platform which readings were dropped for want of room."""
+        first = gap.first_t or gap.opened_at
+        return NewEvent(
+            # stable across a crash between the drop and the report: the gap row's id and its time
+            f"gap-{gap.id}-{int(gap.opened_at.timestamp())}",
+            EventKind.DATA_GAP,
+            self.config.gateway_id,
+            first,
+            {
+                "from": first.isoformat(),
+                "to": (gap.last_t or first).isoformat(),
+                "readings": gap.readings,
+                "messages": gap.messages,
+                "reason": "outbox_budget",
+            },
+        )
 
     def _event_encoder(self, event: NewEvent, now: datetime) -> Encoder:
         gw = self.config.gateway_id

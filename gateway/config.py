@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.payloads import GatewayId
 from gateway.errors import ConfigError
+from gateway.outbox import DEFAULT_BUDGET_BYTES, DEFAULT_URGENT_RESERVE_BYTES
 from gateway.uplink import ACK_TIMEOUT_S, HEARTBEAT_S, WINDOW
 
 READINGS_BATCH_MAX = 500  # readings per message: large enough to amortise, small enough to ack fast
@@ -28,7 +29,14 @@ class GatewayConfig(BaseSettings):
     broker_port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = None  # defaults to the gateway id when a password is given
     password: SecretStr | None = None
+    ca_file: Path | None = None  # TLS: verify the broker against this CA (mqtts://)
+    cert_file: Path | None = None  # TLS: optional client certificate
+    key_file: Path | None = None
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"  # auto: MQTT 5, 3.1.1 if the broker needs it
     data_dir: Path = Path(".anxin-gateway")
+    outbox_budget_bytes: int = Field(default=DEFAULT_BUDGET_BYTES, ge=1_000_000)
+    urgent_reserve_bytes: int = Field(default=DEFAULT_URGENT_RESERVE_BYTES, ge=10_000)
+    health_file: Path | None = None  # touched with a JSON health line while the agent is healthy
     heartbeat_s: float = Field(default=HEARTBEAT_S, gt=0)  # real seconds between status heartbeats
     ack_timeout_s: float = Field(default=ACK_TIMEOUT_S, gt=0)  # real seconds before a resend
     window: int = Field(default=WINDOW, ge=1, le=10_000)  # unacked messages in flight
@@ -45,6 +53,11 @@ class GatewayConfig(BaseSettings):
         return self.data_dir / f"{self.gateway_id}.outbox.db"
 
     @property
+    def identity_path(self) -> Path:
+        """Where ``anxin-gateway provision`` keeps identity, broker URL and credentials (0600)."""
+        return self.data_dir / "identity.toml"
+
+    @property
     def login(self) -> str | None:
         """The broker username, if the broker wants one."""
         if self.username:
@@ -53,11 +66,14 @@ class GatewayConfig(BaseSettings):
 
 
 def broker_from_url(url: str) -> dict[str, Any]:
-    """``mqtt://host:port`` as settings fields (TLS is for later: ``mqtts`` is refused)."""
+    """``mqtt://host:port`` or ``mqtts://host:port`` (TLS: needs ``ca_file``) as settings fields."""
     parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ConfigError(f"broker must look like mqtt://host:port, not {url!r}")
-    out: dict[str, Any] = {"broker_host": parts.hostname, "broker_port": parts.port or 1883}
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ConfigError(
+            f"broker must look like mqtt://host:port or mqtts://host:port, not {url!r}"
+        )
+    default_port = 8883 if parts.scheme == "mqtts" else 1883
+    out: dict[str, Any] = {"broker_host": parts.hostname, "broker_port": parts.port or default_port}
     if parts.username:
         out["username"] = parts.username
     if parts.password:
