@@ -10,12 +10,13 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from alerts.errors import AlertNotFoundError, AlertStateError
-from dashboard import tokens
+from dashboard import ratings, tokens
 from dashboard.deps import (
     AlertHandler,
     CallerScope,
     Ctx,
     CurrentUser,
+    FamilyMember,
     Lang,
     Session,
     Templates,
@@ -27,7 +28,15 @@ from dashboard.deps import (
 from dashboard.errors import LoginLockedError
 from dashboard.login import Authenticator
 from dashboard.rows import row_renderer
-from dashboard.schemas import AlertOut, MeOut, ResidentOut, ResolveIn, TokenOut
+from dashboard.schemas import (
+    AlertOut,
+    MeOut,
+    RatingIn,
+    RatingOut,
+    ResidentOut,
+    ResolveIn,
+    TokenOut,
+)
 from dashboard.stream import SSE_MEDIA_TYPE, alert_events
 
 API_TOKEN_TTL = timedelta(hours=1)  # short: API clients can sign in again
@@ -152,6 +161,24 @@ async def resolve_alert(
     except AlertStateError as err:
         raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from err
     return AlertOut.of(view)
+
+
+@router.put(
+    "/alerts/{alert_id}/rating",
+    tags=["alerts"],
+    responses={409: {"description": "not handled yet"}},
+)
+async def rate_alert(
+    user: FamilyMember, alert: VisibleAlert, body: RatingIn, ctx: Ctx, session: Session
+) -> RatingOut:
+    """Rate how a handled alert of a linked resident was dealt with (好差评); family only."""
+    if alert.state != "resolved":
+        raise HTTPException(status.HTTP_409_CONFLICT, "only handled alerts can be rated")
+    view = await ratings.rate(
+        session, alert.id, user.id, body.rating, body.comment, ctx.clock.now()
+    )
+    await session.commit()
+    return RatingOut.of(view)
 
 
 @router.get("/residents", tags=["residents"])

@@ -276,3 +276,36 @@ async def check_form_csrf(caller: PageUser, csrf: Annotated[str, Form()]) -> Pag
 
 
 FormCaller = Annotated[PageCaller, Depends(check_form_csrf)]
+
+
+def require_form_roles(*roles: Role) -> Callable[[PageCaller], Awaitable[PageCaller]]:
+    """A form-post dependency: CSRF-checked and only ``roles`` (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    async def check(caller: FormCaller) -> PageCaller:
+        if caller.user.role not in allowed:
+            raise PageForbiddenError(caller.user.role)
+        return caller
+
+    return check
+
+
+FamilyForm = Annotated[PageCaller, Depends(require_form_roles(Role.FAMILY))]
+
+
+async def get_family_form_alert(
+    alert_id: int, caller: FamilyForm, session: Session, ctx: Ctx
+) -> AlertView:
+    """An alert of a resident linked to the family member posting the form (404 page otherwise)."""
+    scope = await access.scope_of(session, caller.user)
+    try:
+        alert = await ctx.alerts.get(alert_id)
+    except AlertNotFoundError as err:
+        raise PageNotFoundError(f"alert {alert_id}") from err
+    if not scope.allows_alert(alert):
+        raise PageNotFoundError(f"alert {alert_id} user={caller.user.id}")
+    return alert
+
+
+FamilyFormAlert = Annotated[AlertView, Depends(get_family_form_alert)]
+FamilyMember = Annotated[Principal, Depends(require_roles(Role.FAMILY))]

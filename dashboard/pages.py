@@ -1,4 +1,4 @@
-"""Server-rendered pages: login, logout, language switch, the care console, the family page."""
+"""Server-rendered pages: login, logout, language switch, the care console, the welcome page."""
 
 from __future__ import annotations
 
@@ -19,14 +19,13 @@ from dashboard.deps import (
     SESSION_COOKIE,
     ConsoleUser,
     Ctx,
-    FamilyUser,
     Lang,
     PageUser,
     Session,
     Templates,
 )
 from dashboard.errors import LoginLockedError, TokenError
-from dashboard.rows import OUTCOMES, alert_row, row_renderer
+from dashboard.rows import OUTCOMES, row_renderer
 from registry.models import Role
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ SESSION_TTL = timedelta(hours=12)  # one care-station shift
 LOGIN_NONCE_COOKIE = "anxin_login"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 CONSOLE_STATES = ("open", "acknowledged")
-FAMILY_HISTORY_LIMIT = 50  # a screenful of history for a relative
 
 router = APIRouter(include_in_schema=False)
 
@@ -217,27 +215,6 @@ async def console(
             rows=rows,
             outcomes=OUTCOMES,
             strings=strings,
-        ),
-    )
-
-
-@router.get("/family", response_class=HTMLResponse)
-async def family(
-    request: Request, caller: FamilyUser, ctx: Ctx, session: Session, templates: Templates
-) -> Response:
-    """A family member's relatives and their alert history."""
-    scope = await access.scope_of(session, caller.user)
-    zone = ZoneInfo(await access.timezone_of(session, caller.user))
-    residents = await access.visible_residents(session, scope)
-    rows: list[dict[str, Any]] = []
-    if scope.resident_ids:
-        views = await ctx.alerts.list(resident_ids=scope.resident_ids, limit=FAMILY_HISTORY_LIMIT)
-        rows = [alert_row(view, caller.lang, zone) for view in views if scope.allows_alert(view)]
-    return templates.TemplateResponse(
-        request,
-        "family.html",
-        page_context(
-            request, caller.lang, user=caller.user, csrf=caller.csrf, residents=residents, rows=rows
         ),
     )
 

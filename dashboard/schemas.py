@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerts.service import Outcome
 from alerts.views import AlertView
 from dashboard.access import Principal, ResidentSummary
+from dashboard.ratings import COMMENT_MAX, Rating, RatingView
 from registry.models import Role
 
 NOTE_MAX = 2000  # a handover note, not an essay
@@ -105,3 +106,26 @@ class HealthOut(BaseModel):
     """Readiness of the platform behind the dashboard."""
 
     status: str
+
+
+class RatingIn(BaseModel):
+    """A family member's rating of how an alert was handled (好差评)."""
+
+    rating: Rating
+    comment: str = Field(default="", max_length=COMMENT_MAX)
+
+
+class RatingOut(BaseModel):
+    """A recorded rating."""
+
+    alert_id: int
+    rating: Rating
+    comment: str
+    rated_at: datetime
+
+    @classmethod
+    def of(cls, view: RatingView) -> RatingOut:
+        """The schema of a rating view."""
+        return cls(
+            alert_id=view.alert_id, rating=view.rating, comment=view.comment, rated_at=view.rated_at
+        )

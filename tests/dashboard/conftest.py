@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.feed import AlertFeed
-from alerts.service import AlertService
+from alerts.service import AlertService, Outcome
 from alerts.views import AlertView
 from anxin.migrate import upgrade
 from dashboard.app import create_app
@@ -85,6 +85,11 @@ class World:
         view = await self.ctx.alerts.raise_from_event(event)
         assert view is not None
         return view
+
+    async def handle(self, alert_id: int, username: str, outcome: str = "handled_at_home") -> None:
+        """Acknowledge and resolve an alert as ``username`` (high priority latches until acked)."""
+        await self.ctx.alerts.acknowledge(alert_id, self.ids[username])
+        await self.ctx.alerts.resolve(alert_id, self.ids[username], Outcome(outcome), "")
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> dict[str, int]:
