@@ -242,4 +242,21 @@ def postgres(data_dir: Path) -> Server:
     server = Server("postgres", port, argv, data_dir, log, user=user)
     server.remove_on_stop = user is not None
     server.start()
+    _wait_postgres_ready(server)
     return server
+
+
+def _wait_postgres_ready(server: Server) -> None:
+    """The port opens before recovery ends; wait until a query is answered."""
+    import psycopg  # noqa: PLC0415 - only needed where PostgreSQL is started
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(server.url, connect_timeout=2) as conn:
+                conn.execute("select 1")
+                return
+        except psycopg.OperationalError:
+            time.sleep(0.1)
+    server.close()
+    raise LocalServerError("postgres did not answer queries in time")
