@@ -12,32 +12,63 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.inactivity import InactivityMonitor
 from alerts.service import AlertService
-from dashboard.app import create_app
-from ingest.consumer import Ingest
-from registry.repository import is_known_gateway
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from anxin import migrate
 from anxin.broker import embedded_broker
 from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
 from anxin.demo import demo_clock, run_demo_gateways, save_demo_clock
 from anxin.stores import open_store
+from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from devices.clock import Clock, SystemClock
+from ingest.consumer import Ingest
+from ingest.metrics import IngestMetrics, metrics_app
 from ingest.quarantine import SQLiteQuarantine
+from ingest.retention import DEFAULT_RETENTION
+from ingest.store import ReadingStore
 from registry.db import make_async_engine, make_sessionmaker
 from registry.models import Gateway
 from registry.passwords import hash_password, verify_password
+from registry.repository import is_known_gateway
 
 log = logging.getLogger(__name__)
 
 INACTIVITY_CHECK_S = 300.0  # simulated seconds between inactivity sweeps
+RETENTION_EVERY_S = 3600.0  # simulated seconds between retention runs (rollups, then deletes)
+KNOWN_GATEWAY_TTL_S = 10.0  # a revoked gateway is refused by ingest within this many seconds
+
+
+class KnownGateways:
+    """``is_known_gateway`` for ingest, cached: ingest asks on every message."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._cache: dict[str, tuple[bool, float]] = {}
+
+    async def __call__(self, gateway_id: str) -> bool:
+        hit = self._cache.get(gateway_id)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < KNOWN_GATEWAY_TTL_S:
+            return hit[0]
+        async with self._sessions() as session:
+            known = await is_known_gateway(session, gateway_id)
+        self._cache[gateway_id] = (known, now)
+        return known
+
+
+async def _retention(store: ReadingStore, clock: Clock) -> None:
+    """Roll up and expire old readings periodically (per-measurement policies of ingest)."""
+    while True:
+        report = await store.apply_retention(clock.now(), DEFAULT_RETENTION)
+        log.info("retention_applied report=%s", report)
+        await asyncio.sleep(max(clock.to_real_seconds(RETENTION_EVERY_S), 1.0))
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -155,10 +186,8 @@ async def run(settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async def known(gateway_id: str) -> bool:
-        async with sessions() as session:
-            return await is_known_gateway(session, gateway_id)
-
+    known = KnownGateways(sessions)
+    metrics = IngestMetrics()
     password = service_password(secret)
     try:
         async with embedded_broker(
@@ -174,6 +203,7 @@ async def run(settings: Settings) -> int:
                 username="anxin-ingest",
                 password=password,
                 client_id="anxin-ingest",
+                metrics=metrics,
             )
             feed = AlertFeed()
             alerts = AlertService(sessions, feed, clock)
@@ -207,8 +237,10 @@ async def run(settings: Settings) -> int:
                     is_ready=ready,
                     secret_key=secret,
                     clock=clock,
+                    store=store,
                 )
             )
+            app.mount("/metrics", metrics_app(metrics))
             server.config.app = app
             async with asyncio.TaskGroup() as tg:
                 core = [
@@ -216,6 +248,7 @@ async def run(settings: Settings) -> int:
                     tg.create_task(engine.run(), name="alerts"),
                     tg.create_task(monitor.run(), name="inactivity"),
                     tg.create_task(server.serve(), name="http"),
+                    tg.create_task(_retention(store, clock), name="retention"),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:

@@ -46,7 +46,9 @@ def save_demo_clock(data_dir: Path, now: datetime) -> None:
     tmp.replace(data_dir / CLOCK_FILE)
 
 
-async def run_demo_gateways(settings: Settings, fleet: DemoFleet, secret: str, clock: Clock) -> None:
+async def run_demo_gateways(
+    settings: Settings, fleet: DemoFleet, secret: str, clock: Clock
+) -> None:
     """Run every demo home's gateway agent until cancelled."""
     start = clock.now()
     async with asyncio.TaskGroup() as tg:
@@ -58,11 +60,12 @@ async def run_demo_gateways(settings: Settings, fleet: DemoFleet, secret: str, c
                 gateway_id=gw.gateway_id,
                 broker_host=settings.host,
                 broker_port=settings.mqtt_port,
-                password=demo_gateway_password(secret, gw.gateway_id),  # type: ignore[arg-type]
+                password=demo_gateway_password(secret, gw.gateway_id),
                 data_dir=settings.gateways_dir,
                 heartbeat_s=HEARTBEAT_REAL_S,
                 home_seed=gw.number,
                 speed=settings.speed,
+                protocol="3.1.1",  # the embedded amqtt broker speaks MQTT 3.1.1 only
             )
             tg.create_task(
                 run_gateway(config, clock, SimulatorAdapter(home, clock)), name=gw.gateway_id

@@ -142,8 +142,7 @@ def mosquitto(data_dir: Path, extra_conf: str = "", port: int | None = None) -> 
     # as root, Mosquitto drops to the mosquitto user, which cannot enter pytest's 0700 temp dirs
     run_as = "user root\n" if os.geteuid() == 0 else ""
     conf.write_text(
-        run_as
-        + "per_listener_settings false\n"
+        run_as + "per_listener_settings false\n"
         f"persistence true\npersistence_location {data_dir}/\nautosave_interval 1\n"
         # queues sized for a long consumer outage instead of the silent default of 1000
         "max_queued_messages 1000000\nmax_inflight_messages 1000\nset_tcp_nodelay true\n" + base
@@ -248,7 +247,7 @@ def postgres(data_dir: Path) -> Server:
 
 def _wait_postgres_ready(server: Server) -> None:
     """The port opens before recovery ends; wait until a query is answered."""
-    import psycopg  # noqa: PLC0415 - only needed where PostgreSQL is started
+    import psycopg  # only needed where PostgreSQL is started
 
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
