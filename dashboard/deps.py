@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Form, HTTPException, Request, status
+from fastapi import Depends, Form, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,10 @@ from registry.models import Role
 SESSION_COOKIE = "anxin_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; larger ones would be a server error
+
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ResidentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -163,7 +167,9 @@ async def visible_resident_ids(residents: VisibleResidents) -> frozenset[int]:
 VisibleResidentIds = Annotated[frozenset[int], Depends(visible_resident_ids)]
 
 
-async def get_visible_resident(resident_id: int, residents: VisibleResidents) -> ResidentSummary:
+async def get_visible_resident(
+    resident_id: ResidentId, residents: VisibleResidents
+) -> ResidentSummary:
     """The resident ``resident_id`` if the caller may see them; 404 alike when missing or not theirs."""
     for resident in residents:
         if resident.id == resident_id:
@@ -174,7 +180,7 @@ async def get_visible_resident(resident_id: int, residents: VisibleResidents) ->
 VisibleResident = Annotated[ResidentSummary, Depends(get_visible_resident)]
 
 
-async def get_visible_alert(alert_id: int, scope: CallerScope, ctx: Ctx) -> AlertView:
+async def get_visible_alert(alert_id: AlertId, scope: CallerScope, ctx: Ctx) -> AlertView:
     """The alert ``alert_id`` if the caller may see it; 404 alike when missing or not theirs."""
     try:
         alert = await ctx.alerts.get(alert_id)
@@ -248,7 +254,7 @@ PageScope = Annotated[Scope, Depends(get_page_scope)]
 
 
 async def get_page_resident(
-    resident_id: int, caller: ConsoleUser, scope: PageScope, session: Session
+    resident_id: ResidentId, caller: ConsoleUser, scope: PageScope, session: Session
 ) -> ResidentSummary:
     """A resident of the staff member's scope; a 404 page alike when missing or not theirs."""
     for resident in await access.visible_residents(session, scope):
@@ -294,7 +300,7 @@ FamilyForm = Annotated[PageCaller, Depends(require_form_roles(Role.FAMILY))]
 
 
 async def get_family_form_alert(
-    alert_id: int, caller: FamilyForm, session: Session, ctx: Ctx
+    alert_id: AlertId, caller: FamilyForm, session: Session, ctx: Ctx
 ) -> AlertView:
     """An alert of a resident linked to the family member posting the form (404 page otherwise)."""
     scope = await access.scope_of(session, caller.user)
