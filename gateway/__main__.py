@@ -18,6 +18,7 @@ from gateway.adapters.simulator import SimulatorAdapter
 from gateway.app import run_gateway
 from gateway.config import GatewayConfig, broker_from_url, load_config
 from gateway.errors import ConfigError
+from gateway.provision import ProvisionError, provision
 
 log = logging.getLogger("gateway")
 
@@ -67,9 +68,29 @@ async def _main(config: GatewayConfig, simulate: bool) -> None:
         await run_gateway(config, clock, SimulatorAdapter(home, clock))
 
 
+def _provision(argv: Sequence[str]) -> int:
+    """``anxin-gateway provision --platform URL --code CODE [--data-dir DIR]``."""
+    p = argparse.ArgumentParser(prog="anxin-gateway provision", description=provision.__doc__)
+    p.add_argument("--platform", required=True, help="https://… of the Anxin platform")
+    p.add_argument("--code", required=True, help="the one-time claim code from the installer")
+    p.add_argument("--data-dir", type=Path, default=Path(".anxin-gateway"))
+    args = p.parse_args(argv)
+    try:
+        done = provision(args.platform, args.code, args.data_dir)
+    except ProvisionError as err:
+        log.error("gateway.provision_failed error=%s", err)  # noqa: TRY400  (no traceback needed)
+        return 1
+    log.info("gateway.provision_done gw=%s config=%s", done.gateway_id, done.identity_path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``anxin-gateway``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # journald adds its own timestamps; level and logger name keep lines greppable
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["provision"]:
+        return _provision(args_list[1:])
     try:
         config, simulate = config_from_args(argv)
         logging.getLogger().setLevel(_parser().parse_args(argv).log_level.upper())
