@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--influx-url", help="InfluxDB HTTP URL (with --store influxdb)")
     up.add_argument("--database-url", help="registry database URL (default SQLite in the data dir)")
     up.add_argument("--seed", type=int, help="random seed of the demo fleet")
+    up.add_argument(
+        "--first-fall-after",
+        type=float,
+        dest="first_fall_after_min",
+        help="demo: simulated minutes until home 1 has a fall (default 10)",
+    )
     up.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     fall_cli.add_commands(sub)
     routine_cli.add_commands(sub)
@@ -54,8 +60,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         "influx_url",
         "database_url",
         "seed",
+        "first_fall_after_min",
     )
-    given = {f: getattr(args, f) for f in fields if getattr(args, f, None) not in (None, False)}
+    values = {f: getattr(args, f, None) for f in fields}
+    # `is` checks: 0 and 0.0 are real values, only an absent flag (None / store_true off) is not
+    given = {f: v for f, v in values.items() if v is not None and v is not False}
     return Settings(**given)
 
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=10_000
     )  # simulated time runs this many times real time
     seed: int = 1
+    first_fall_after_min: float = Field(
+        default=10.0, ge=0
+    )  # demo: home 1 falls this long after start
     station_timezone: str = "Asia/Shanghai"
     status_interval_s: float = Field(default=2.0, gt=0)
 

@@ -23,7 +23,6 @@ CLOCK_FILE = "demo-clock.txt"
 DEMO_RATES = IncidentRates(
     fall_per_day=0.4, call_button_per_day=0.5, no_rise_per_day=0.3, fall_cancel_share=0.3
 )
-KICKOFF_AFTER = timedelta(minutes=10)  # simulated: home 1 has a fall soon after start
 HEARTBEAT_REAL_S = 10.0
 
 
@@ -55,7 +54,9 @@ async def run_demo_gateways(
         for gw in fleet.gateways:
             home = SimulatedHome(gw.number + settings.seed * 100_000, start, DEMO_RATES)
             if gw.number == 1:
-                home.force_incident(IncidentKind.FALL, start + KICKOFF_AFTER)
+                # a demo should not wait for chance: home 1 falls soon after start (simulated time)
+                first_fall = start + timedelta(minutes=settings.first_fall_after_min)
+                home.force_incident(IncidentKind.FALL, first_fall)
             config = GatewayConfig(
                 gateway_id=gw.gateway_id,
                 broker_host=settings.host,
