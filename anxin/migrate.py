@@ -14,7 +14,12 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Every module that declares tables on registry.db.Base; a package adding tables adds itself here
 # (with a revision under migrations/versions) so that autogenerate and the schema test see them.
-MODEL_MODULES: tuple[str, ...] = ("registry.models", "alerts.models")
+MODEL_MODULES: tuple[str, ...] = (
+    "registry.models",
+    "alerts.models",
+    "dashboard.ratings",
+    "registry.provisioning",
+)
 
 
 def load_models() -> None:
