@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from anxin import fall_cli, ingest_cli, routine_cli
+from anxin import fall_cli, gateway_cli, ingest_cli, routine_cli
 from anxin.config import Settings
 
 
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     fall_cli.add_commands(sub)
     routine_cli.add_commands(sub)
     ingest_cli.add_commands(sub)
+    gateway_cli.add_commands(sub)
     return parser
 
 

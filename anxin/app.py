@@ -17,30 +17,33 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
-from alerts.inactivity import InactivityMonitor
+from alerts.routine.monitor import RoutineMonitor
 from alerts.service import AlertService
 from anxin import migrate
 from anxin.broker import embedded_broker
 from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
-from anxin.demo import demo_clock, run_demo_gateways, save_demo_clock
+from anxin.demo import backfill_history, demo_clock, run_demo_gateways, save_demo_clock
 from anxin.stores import open_store
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
+from dashboard.provisioning_api import ProvisioningSettings
 from devices.clock import Clock, SystemClock
 from ingest.consumer import Ingest
 from ingest.metrics import IngestMetrics, metrics_app
 from ingest.quarantine import SQLiteQuarantine
 from ingest.retention import DEFAULT_RETENTION
 from ingest.store import ReadingStore
+from registry.broker_accounts import RegistryOnlyAccounts
 from registry.db import make_async_engine, make_sessionmaker
+from registry.demo import DemoFleet
 from registry.models import Gateway
 from registry.passwords import hash_password, verify_password
 from registry.repository import is_known_gateway
 
 log = logging.getLogger(__name__)
 
-INACTIVITY_CHECK_S = 300.0  # simulated seconds between inactivity sweeps
+INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
 RETENTION_EVERY_S = 3600.0  # simulated seconds between retention runs (rollups, then deletes)
 KNOWN_GATEWAY_TTL_S = 10.0  # a revoked gateway is refused by ingest within this many seconds
 
@@ -61,6 +64,19 @@ class KnownGateways:
             known = await is_known_gateway(session, gateway_id)
         self._cache[gateway_id] = (known, now)
         return known
+
+
+async def _routine(
+    monitor: RoutineMonitor,
+    store: ReadingStore,
+    fleet: DemoFleet | None,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """The routine detectors; in the demo, after the residents' past weeks are in the store."""
+    if fleet is not None:
+        await backfill_history(store, fleet, settings, clock.now())
+    await monitor.run()
 
 
 async def _retention(store: ReadingStore, clock: Clock) -> None:
@@ -216,9 +232,7 @@ async def run(settings: Settings) -> int:
                 username="anxin-alerts",
                 password=password,
             )
-            monitor = InactivityMonitor(
-                alerts, sessions, store.last_activity, clock, INACTIVITY_CHECK_S
-            )
+            monitor = RoutineMonitor(alerts, sessions, store, clock, INACTIVITY_CHECK_S)
             server = _EmbeddedServer(
                 uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
             )
@@ -241,12 +255,20 @@ async def run(settings: Settings) -> int:
                 )
             )
             app.mount("/metrics", metrics_app(metrics))
+            # gateways provisioned here log in to the embedded broker through the registry
+            app.state.provisioning = ProvisioningSettings(
+                broker_url=f"mqtt://{settings.host}:{settings.mqtt_port}",
+                ca_pem=None,
+                accounts=RegistryOnlyAccounts(),
+            )
             server.config.app = app
             async with asyncio.TaskGroup() as tg:
                 core = [
                     tg.create_task(ingest.run(), name="ingest"),
                     tg.create_task(engine.run(), name="alerts"),
-                    tg.create_task(monitor.run(), name="inactivity"),
+                    tg.create_task(
+                        _routine(monitor, store, fleet, settings, clock), name="routine"
+                    ),
                     tg.create_task(server.serve(), name="http"),
                     tg.create_task(_retention(store, clock), name="retention"),
                 ]

@@ -10,10 +10,12 @@ from pathlib import Path
 from anxin.config import Settings
 from anxin.credentials import demo_gateway_password
 from devices.clock import Clock, ScaledClock
-from devices.simulator import IncidentKind, IncidentRates, SimulatedHome
+from devices.simulator import NO_INCIDENTS, IncidentKind, IncidentRates, SimulatedHome
+from devices.values import Reading
 from gateway.adapters.simulator import SimulatorAdapter
 from gateway.app import run_gateway
 from gateway.config import GatewayConfig
+from ingest.store import ReadingStore
 from registry.demo import DemoFleet
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,45 @@ DEMO_RATES = IncidentRates(
     fall_per_day=0.4, call_button_per_day=0.5, no_rise_per_day=0.3, fall_cancel_share=0.3
 )
 HEARTBEAT_REAL_S = 10.0
+
+
+HISTORY_DAYS = 14  # simulated days of normal life written before the demo starts
+HISTORY_BATCH = 20_000
+
+
+async def backfill_history(
+    store: ReadingStore, fleet: DemoFleet, settings: Settings, until: datetime
+) -> int:
+    """Write two weeks of each resident's ordinary days, so baselines exist from the start.
+
+    Runs once, on an empty store: the same homes, without incidents and without the raw
+    accelerometer (which never leaves the home anyway). Returns the number of readings written.
+    """
+    if await store.count_readings() > 0:
+        return 0
+    written = 0
+    for gw in fleet.gateways:
+        home = SimulatedHome(
+            gw.number + settings.seed * 100_000,
+            until - timedelta(days=HISTORY_DAYS),
+            NO_INCIDENTS,
+            accel_hz=0,
+        )
+        out = await asyncio.to_thread(home.step, until)
+        readings = [
+            Reading(gw.gateway_id, r.device, r.measurement, r.value, r.time, r.time)
+            for r in out.readings
+        ]
+        for i in range(0, len(readings), HISTORY_BATCH):
+            await store.write_readings(readings[i : i + HISTORY_BATCH])
+        written += len(readings)
+    log.info(
+        "demo_history_written homes=%d days=%d readings=%d",
+        len(fleet.gateways),
+        HISTORY_DAYS,
+        written,
+    )
+    return written
 
 
 def demo_clock(data_dir: Path, speed: float) -> ScaledClock:

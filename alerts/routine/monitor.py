@@ -1,0 +1,189 @@
+"""Runs the learned routine detectors for every home in service and raises their alerts.
+
+Per home it keeps the recent activity history from the time-series store (fetched
+incrementally), re-learns the resident's baseline once a day of clock time, checks the present
+against it, and raises one alert per finding episode (fingerprint = kind, gateway, episode start).
+Before a person has seven days of history the detectors' conservative defaults apply, and
+``statuses`` says so for the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.routine.baseline import RoutineBaseline
+from alerts.routine.detectors import (
+    BATHROOM_STAY,
+    INACTIVITY,
+    MISSED_MEAL,
+    NIGHT_EXIT,
+    NOT_UP,
+    RoutineDetector,
+    RoutineFinding,
+    RoutineStatus,
+)
+from alerts.routine.events import SensorEvent, from_reading
+from alerts.service import AlertService
+from alerts.views import AlertView
+from devices.catalog import DEVICE_KINDS
+from devices.clock import Clock
+from devices.values import Reading
+from registry.models import Device, Resident
+from registry.repository import GatewayContext, gateway_contexts
+
+log = logging.getLogger(__name__)
+
+HISTORY = timedelta(days=28)  # what the baseline learns from: four weeks of the person's own days
+RECENT = timedelta(days=2)  # what the detectors look at (their documented need)
+REFIT_EVERY = timedelta(days=1)
+MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
+ACTIVITY_MEASUREMENTS = ("motion", "contact_open", "bed_occupied", "flush")
+WANDERING_FLAG = "dementia"  # 失智: leaving at night is an alert for these residents
+
+PRIORITY = {
+    INACTIVITY: "high",
+    NOT_UP: "high",
+    BATHROOM_STAY: "high",
+    NIGHT_EXIT: "high",
+    MISSED_MEAL: "low",
+}
+
+
+class ActivityHistory(Protocol):
+    """The one named query of the store this monitor needs."""
+
+    def recent_readings(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> Awaitable[list[Reading]]:
+        """Readings of one device and measurement in [since, until], ascending."""
+        ...
+
+
+@dataclass
+class _Home:
+    """What the monitor remembers about one home."""
+
+    events: list[SensorEvent] = field(default_factory=list)
+    fetched_until: datetime | None = None
+    baseline: RoutineBaseline | None = None
+    fitted_at: datetime | None = None
+
+
+class RoutineMonitor:
+    """Every ``interval_s`` of clock time: learn, check and raise for each home in service."""
+
+    def __init__(
+        self,
+        service: AlertService,
+        sessions: async_sessionmaker[AsyncSession],
+        store: ActivityHistory,
+        clock: Clock,
+        interval_s: float,
+        *,
+        min_days: int = 7,
+    ) -> None:
+        self._service = service
+        self._sessions = sessions
+        self._store = store
+        self._clock = clock
+        self._interval_s = interval_s
+        self._min_days = min_days
+        self._homes: dict[str, _Home] = {}
+        self.statuses: dict[int, RoutineStatus] = {}  # resident id -> what the console shows
+
+    async def run(self) -> None:
+        """Sweep until cancelled."""
+        while True:
+            await self.check_once()
+            await asyncio.sleep(
+                max(self._clock.to_real_seconds(self._interval_s), MIN_REAL_INTERVAL_S)
+            )
+
+    async def check_once(self) -> list[AlertView]:
+        """One sweep over all homes; returns the alerts it raised."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            contexts = await gateway_contexts(session)
+            devices = {c.gateway_id: await _devices(session, c.gateway_id) for c in contexts}
+            flags = {r.id: r.risk_flags for r in await _residents(session, contexts)}
+        raised: list[AlertView] = []
+        for ctx in contexts:
+            if not ctx.residents:
+                continue
+            home = self._homes.setdefault(ctx.gateway_id, _Home())
+            await self._fetch(ctx.gateway_id, devices[ctx.gateway_id], home, now)
+            if home.fitted_at is None or now - home.fitted_at >= REFIT_EVERY:
+                home.baseline = await asyncio.to_thread(self._fit, ctx, home.events)
+                home.fitted_at = now
+            assert home.baseline is not None
+            resident = ctx.residents[0]
+            detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
+            recent = [e for e in home.events if e.time >= now - RECENT]
+            self.statuses[resident.id] = detector.status(home.baseline, recent, now)
+            for finding in detector.check(home.baseline, recent, now):
+                alert = await self._raise(ctx, resident.id, finding)
+                if alert is not None:
+                    raised.append(alert)
+        return raised
+
+    def _fit(self, ctx: GatewayContext, events: list[SensorEvent]) -> RoutineBaseline:
+        return RoutineBaseline(ctx.station_timezone, min_days=self._min_days).fit(events)
+
+    async def _fetch(
+        self, gateway_id: str, devices: list[tuple[str, str, str]], home: _Home, now: datetime
+    ) -> None:
+        since = home.fetched_until or now - HISTORY
+        new: list[SensorEvent] = []
+        for key, kind, room in devices:
+            for measurement in DEVICE_KINDS[kind].measurements if kind in DEVICE_KINDS else ():
+                if measurement not in ACTIVITY_MEASUREMENTS:
+                    continue
+                for r in await self._store.recent_readings(
+                    gateway_id, key, measurement, since, now
+                ):
+                    if home.fetched_until is not None and r.time <= home.fetched_until:
+                        continue  # the bounds are inclusive: the edge was fetched last time
+                    event = from_reading(kind, room, r.measurement, r.value, r.time)
+                    if event is not None:
+                        new.append(event)
+        home.events = [e for e in home.events if e.time >= now - HISTORY] + sorted(
+            new, key=lambda e: e.time
+        )
+        home.fetched_until = now
+
+    async def _raise(
+        self, ctx: GatewayContext, resident_id: int, finding: RoutineFinding
+    ) -> AlertView | None:
+        fingerprint = f"{finding.kind}:{ctx.gateway_id}:{finding.since.isoformat()}"
+        summary = (
+            f"{finding.kind}: {finding.observed.total_seconds() / 60:.0f} min "
+            f"(allowed {finding.threshold.total_seconds() / 60:.0f} min; {finding.note})"
+        )
+        return await self._service.raise_condition(
+            kind=finding.kind,
+            gateway_id=ctx.gateway_id,
+            resident_id=resident_id,
+            fingerprint=fingerprint,
+            summary=summary,
+            priority=PRIORITY.get(finding.kind, "medium"),
+        )
+
+
+async def _devices(session: AsyncSession, gateway_id: str) -> list[tuple[str, str, str]]:
+    rows = await session.scalars(select(Device).where(Device.gateway_id == gateway_id))
+    return [(d.key, d.kind, d.room) for d in rows]
+
+
+async def _residents(session: AsyncSession, contexts: list[GatewayContext]) -> list[Resident]:
+    ids = [r.id for c in contexts for r in c.residents]
+    if not ids:
+        return []
+    return list(await session.scalars(select(Resident).where(Resident.id.in_(ids))))

@@ -1,0 +1,103 @@
+"""The routine monitor as ``anxin up`` runs it: learned from the store, raising real alerts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from alerts.feed import AlertFeed
+from alerts.routine.detectors import INACTIVITY_KINDS
+from alerts.routine.monitor import RoutineMonitor
+from alerts.service import AlertService
+from anxin import migrate
+from anxin.config import Settings
+from anxin.demo import backfill_history
+from devices.clock import ManualClock
+from devices.simulator import NO_INCIDENTS, SimulatedHome
+from devices.values import Reading
+from ingest.sqlite_store import SQLiteStore
+from registry.db import make_async_engine, make_sessionmaker
+from registry.demo import DemoFleet, seed_demo
+
+# 15:00 in Shanghai: the simulated resident of home 1 (seed 1) is at home then
+CUT = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+SWEEP = timedelta(minutes=15)
+
+
+@dataclass
+class World:
+    store: SQLiteStore
+    service: AlertService
+    monitor: RoutineMonitor
+    clock: ManualClock
+    fleet: DemoFleet
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    migrate.upgrade(url)
+    engine = make_async_engine(url)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        fleet = await seed_demo(session, 1, now=CUT - timedelta(days=15))
+        await session.commit()
+    store = await SQLiteStore.open(tmp_path / "ts.db")
+    clock = ManualClock(CUT)
+    service = AlertService(sessions, AlertFeed(), clock)
+    monitor = RoutineMonitor(service, sessions, store, clock, SWEEP.total_seconds())
+    try:
+        yield World(store, service, monitor, clock, fleet)
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
+def home_of(fleet: DemoFleet) -> SimulatedHome:
+    return SimulatedHome(
+        fleet.gateways[0].number + Settings().seed * 100_000, CUT, NO_INCIDENTS, accel_hz=0
+    )
+
+
+async def test_two_weeks_of_history_give_a_personal_baseline(world: World) -> None:
+    assert await backfill_history(world.store, world.fleet, Settings(), CUT) > 0
+    await world.monitor.check_once()
+    (status,) = world.monitor.statuses.values()
+    assert status.baseline_ready
+
+
+async def test_an_ordinary_day_raises_nothing(world: World) -> None:
+    await backfill_history(world.store, world.fleet, Settings(), CUT)
+    home = home_of(world.fleet)
+    gw = world.fleet.gateways[0].gateway_id
+    for _ in range(int(timedelta(hours=24) / SWEEP)):
+        now = world.clock.advance(SWEEP.total_seconds())
+        out = home.step(now)
+        await world.store.write_readings(
+            [Reading(gw, r.device, r.measurement, r.value, r.time, now) for r in out.readings]
+        )
+        assert await world.monitor.check_once() == []
+
+
+async def test_an_incapacitation_is_found_within_hours_and_raised_once(world: World) -> None:
+    await backfill_history(world.store, world.fleet, Settings(), CUT)
+    raised = []
+    # the stream stops at CUT: the resident no longer moves
+    for _ in range(int(timedelta(hours=16) / SWEEP)):
+        world.clock.advance(SWEEP.total_seconds())
+        raised += await world.monitor.check_once()
+        if raised:
+            break
+    assert raised, "no alert within 16 h of silence"
+    alert = raised[0]
+    assert alert.kind in INACTIVITY_KINDS
+    assert alert.priority == "high"
+    found_after = alert.raised_at - CUT
+    assert found_after <= timedelta(hours=16)
+    world.clock.advance(SWEEP.total_seconds())
+    again = await world.monitor.check_once()
+    assert all(a.kind != alert.kind for a in again), "one alert per episode"
