@@ -1,10 +1,10 @@
-"""Alert tables: one row per episode and the events that are its evidence."""
+"""Alert tables: episodes, evidence, escalation, contacts, the delivery outbox, audit, tests."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, UTCDateTime
@@ -50,6 +50,10 @@ class Alert(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     evidence_count: Mapped[int] = mapped_column(default=0)
     summary: Mapped[str] = mapped_column(String(400), default="")
+    # when the escalation scheduler must look at this alert next; NULL once acknowledged/resolved
+    next_escalation_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), index=True, default=None
+    )
 
 
 class AlertEvidence(Base):
@@ -61,3 +65,99 @@ class AlertEvidence(Base):
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     time: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EscalationPolicyRow(Base):
+    """A station's escalation policy; stations without a row use alerts.escalation.DEFAULT_POLICY."""
+
+    __tablename__ = "escalation_policies"
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    high_offsets_s: Mapped[str] = mapped_column(String(100))  # "0,60,180,600": tier 1..4
+    medium_offsets_s: Mapped[str] = mapped_column(String(100))
+    low_offsets_s: Mapped[str] = mapped_column(String(100))
+    reminder_s: Mapped[int] = mapped_column()
+    max_reminders: Mapped[int] = mapped_column()
+    technical_audiences: Mapped[str] = mapped_column(String(100))  # "installer,staff"
+
+
+class Contact(Base):
+    """Someone to notify: audience (staff, manager, family, hotline, installer), apprise URLs."""
+
+    __tablename__ = "alert_contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    audience: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(default=0)  # order within the audience
+    name: Mapped[str] = mapped_column(String(200), default="")
+    locale: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    urls: Mapped[str] = mapped_column(Text, default="")  # apprise URLs, one a line, fallback order
+    quiet_start: Mapped[str] = mapped_column(String(5), default="")  # "22:00" station time
+    quiet_end: Mapped[str] = mapped_column(String(5), default="")
+    muted_kinds: Mapped[str] = mapped_column(String(200), default="")  # comma-separated kinds
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class EscalationStep(Base):
+    """One escalation step taken (tier, attempt 0 = first message, n = n-th reminder); never twice."""
+
+    __tablename__ = "escalation_steps"
+    __table_args__ = (UniqueConstraint("alert_id", "tier", "attempt"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    tier: Mapped[int] = mapped_column()
+    attempt: Mapped[int] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """The durable outbox: one message to one contact; ``key`` makes each one exist once."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_status_next", "status", "next_try_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # alert:tier:attempt:contact
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("alert_contacts.id"))
+    tier: Mapped[int] = mapped_column()
+    attempt: Mapped[int] = mapped_column()
+    channel: Mapped[int] = mapped_column(default=0)  # index into the contact's URLs
+    title: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # DeliveryStatus
+    tries: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_error: Mapped[str] = mapped_column(String(400), default="")
+
+
+class AuditRow(Base):
+    """One audit entry; ``hash`` covers the entry and ``prev_hash`` (the chain)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 1, 2, 3 ... no gaps
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))  # "user:7" or "system"
+    action: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str] = mapped_column(String(120))  # "alert:12", "resident:3"
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TestAlarmRow(Base):
+    """One end-to-end test of a call button / wearable: command sent, answer expected by a deadline."""
+
+    __tablename__ = "test_alarms"
+    __test__ = False  # not a pytest class
+    id: Mapped[int] = mapped_column(primary_key=True)
+    command_id: Mapped[str] = mapped_column(String(64), unique=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_key: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    result: Mapped[str] = mapped_column(String(16))  # pending | passed | failed
