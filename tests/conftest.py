@@ -10,9 +10,13 @@ import pytest
 from anxin import localservers
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mosquitto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localservers.Server]:
-    """A plain Mosquitto (anonymous, loopback, persistence on) shared by the session."""
+    """A plain Mosquitto (anonymous, loopback, persistence on), one per test package.
+
+    Every package's consumers subscribe to the same ``anxin/v1/+/…`` filters; a broker per
+    package keeps one package's traffic (and persistent sessions) out of another's tests.
+    """
     server = localservers.mosquitto(tmp_path_factory.mktemp("mosquitto"))
     yield server
     server.close()
