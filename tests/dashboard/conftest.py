@@ -22,14 +22,17 @@ from alerts.views import AlertView
 from anxin.migrate import upgrade
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
+from dashboard.provisioning_api import ProvisioningSettings
 from devices.clock import ManualClock
 from devices.values import Event, Reading
 from ingest.sqlite_store import SQLiteStore
+from registry.broker_accounts import RegistryOnlyAccounts
 from registry.db import make_async_engine, make_sessionmaker
 from registry.models import Device, FamilyLink, Gateway, Home, Resident, Role, Station, User
 from registry.passwords import hash_password
 
 PASSWORD = "correct horse battery"
+BROKER_URL = "mqtt://127.0.0.1:1883"  # what claimed gateways are told in tests without a broker
 START = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 _event_ids = itertools.count(1)
 # (kind, room) of the fixed sensors in every seeded home; device keys are gw-<code>-<kind>-<room>
@@ -163,7 +166,9 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         store=store,
     )
     ids = await seed(sessions, clock)
-    yield World(create_app(ctx), ctx, clock, sessions, ids, ready, store)
+    app = create_app(ctx)
+    app.state.provisioning = ProvisioningSettings(BROKER_URL, None, RegistryOnlyAccounts())
+    yield World(app, ctx, clock, sessions, ids, ready, store)
     await store.close()
     await engine.dispose()
 

@@ -20,6 +20,7 @@ ALL = frozenset({"admin", "manager_a", "staff_a", "family_a", "installer"})
 HEALTH = ALL - {"installer"}
 STAFF = frozenset({"admin", "manager_a", "staff_a"})
 FAMILY = frozenset({"family_a"})
+INSTALLERS = frozenset({"admin", "installer"})
 DENIED = {401, 403, 404}
 
 
@@ -58,10 +59,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/residents/{resident_id}"): Rule(STAFF, objects=True),
     ("GET", "/family"): Rule(FAMILY),
     ("POST", "/family/alerts/{alert_id}/rating"): Rule(FAMILY, objects=True),
+    ("POST", "/api/v1/provisioning/gateways"): Rule(INSTALLERS),
+    ("POST", "/api/v1/provisioning/claim"): Rule(None),  # the one-time claim code is the credential
 }
 BODIES = {
     "/api/v1/alerts/{alert_id}/resolve": {"outcome": "test", "note": ""},
     "/api/v1/alerts/{alert_id}/rating": {"rating": "good"},
+    "/api/v1/provisioning/gateways": {"gateway_id": "gw-matrix"},
 }
 
 
