@@ -8,8 +8,8 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.lifecycle import AlertState, Priority
-from alerts.models import Alert
-from alerts.views import AlertView
+from alerts.models import Alert, Contact, Delivery
+from alerts.views import AlertView, DeliveryView
 from registry.models import Resident, User
 
 
@@ -22,7 +22,12 @@ def _view_query() -> Select[Alert, str, str]:
     )
 
 
-def _view(alert: Alert, resident_name: str | None, acked_by: str | None) -> AlertView:
+def _view(
+    alert: Alert,
+    resident_name: str | None,
+    acked_by: str | None,
+    deliveries: tuple[DeliveryView, ...] = (),
+) -> AlertView:
     return AlertView(
         id=alert.id,
         kind=alert.kind,
@@ -41,13 +46,53 @@ def _view(alert: Alert, resident_name: str | None, acked_by: str | None) -> Aler
         note=alert.note,
         evidence_count=alert.evidence_count,
         summary=alert.summary,
+        next_escalation_at=alert.next_escalation_at,
+        deliveries=deliveries,
     )
+
+
+async def _deliveries(
+    session: AsyncSession, alert_ids: Collection[int]
+) -> dict[int, tuple[DeliveryView, ...]]:
+    if not alert_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(Delivery, Contact.name, Contact.audience)
+            .join(Contact, Delivery.contact_id == Contact.id)
+            .where(Delivery.alert_id.in_(list(alert_ids)))
+            .order_by(Delivery.created_at, Delivery.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    found: dict[int, list[DeliveryView]] = {}
+    for d, name, audience in rows:
+        found.setdefault(d.alert_id, []).append(
+            DeliveryView(
+                contact_id=d.contact_id,
+                contact_name=name,
+                audience=audience,
+                tier=d.tier,
+                attempt=d.attempt,
+                status=d.status,
+                channel=d.channel,
+                tries=d.tries,
+                created_at=d.created_at,
+                next_try_at=d.next_try_at,
+                sent_at=d.sent_at,
+                last_error=d.last_error,
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}
 
 
 async def load_view(session: AsyncSession, alert_id: int) -> AlertView | None:
     """The view of one alert, if it exists."""
     row = (await session.execute(_view_query().where(Alert.id == alert_id))).first()
-    return None if row is None else _view(*row)
+    if row is None:
+        return None
+    deliveries = await _deliveries(session, [alert_id])
+    return _view(*row, deliveries.get(alert_id, ()))
 
 
 async def list_views(
@@ -74,7 +119,9 @@ async def list_views(
         else_=1,
     )
     query = query.order_by(urgent, Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
-    return [_view(*row) for row in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    deliveries = await _deliveries(session, [row[0].id for row in rows])
+    return [_view(*row, deliveries.get(row[0].id, ())) for row in rows]
 
 
 async def count_unresolved(session: AsyncSession) -> int:

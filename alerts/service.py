@@ -16,10 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.audit import actor_of, append_entry
 from alerts.errors import AlertError, AlertNotFoundError, AlertStoreError
 from alerts.feed import AlertFeed
 from alerts.lifecycle import Action, AlertState, Priority, next_state
-from alerts.models import Alert, AlertEvidence
+from alerts.models import Alert, AlertEvidence, Delivery
+from alerts.outbox import DeliveryStatus
 from alerts.records import count_unresolved, list_views, load_view
 from alerts.views import AlertChange, AlertView
 from devices.clock import Clock
@@ -119,7 +121,10 @@ class AlertService:
                 acked_at=now,
                 acked_by=user_id,
                 updated_at=now,
+                next_escalation_at=None,
             )
+            await self._stop_chain(session, alert_id)
+            await self._audit(session, user_id, "acknowledged", alert_id)
             return "acknowledged", await load_view(session, alert_id)
 
         view = await self._write(change)
@@ -146,8 +151,30 @@ class AlertService:
                 outcome=Outcome(outcome).value,
                 note=note,
                 updated_at=now,
+                next_escalation_at=None,
+            )
+            await self._stop_chain(session, alert_id)
+            await self._audit(
+                session, user_id, "resolved", alert_id, outcome=Outcome(outcome).value, note=note
             )
             return "resolved", await load_view(session, alert_id)
+
+        view = await self._write(change)
+        assert view is not None
+        return view
+
+    async def add_note(self, alert_id: int, user_id: int, note: str) -> AlertView:
+        """Append a note to an alert (any state); the audit log keeps who wrote what."""
+
+        async def change(session: AsyncSession) -> Change:
+            alert = await self._alert(session, alert_id)
+            now = self._clock.now()
+            stamped = f"[{now:%Y-%m-%d %H:%M}Z user:{user_id}] {note}"
+            alert.note = f"{alert.note}\n{stamped}" if alert.note else stamped
+            alert.updated_at = now
+            await session.flush()
+            await self._audit(session, user_id, "note", alert_id, note=note)
+            return "note", await load_view(session, alert_id)
 
         view = await self._write(change)
         assert view is not None
@@ -208,9 +235,11 @@ class AlertService:
                 raised_at=now,
                 updated_at=now,
                 summary=summary,
+                next_escalation_at=now,
             )
             session.add(alert)
             await session.flush()
+            await self._audit(session, None, "raised", alert.id, kind=kind, fingerprint=fingerprint)
             return "raised", await load_view(session, alert.id)
 
         return await self._write(change)
@@ -247,11 +276,13 @@ class AlertService:
                 raised_at=now,
                 updated_at=now,
                 summary=f"{event.device} {event.time:%Y-%m-%dT%H:%M:%SZ}",
+                next_escalation_at=now,
             )
             session.add(alert)
             await session.flush()  # IntegrityError when a concurrent creator won: retried
             action = "raised"
         await self._attach(session, alert.id, event)
+        await self._audit(session, None, action, alert.id, event_id=event.event_id, kind=event.kind)
         return action, await load_view(session, alert.id)
 
     async def _cancel(self, session: AsyncSession, event: Event) -> Change:
@@ -284,8 +315,12 @@ class AlertService:
                 outcome=Outcome.FALSE_ALARM.value,
                 note=CANCEL_NOTE,
                 updated_at=now,
+                next_escalation_at=None,
             )
+            await self._stop_chain(session, alert.id)
+            await self._audit(session, None, "cancelled", alert.id, event_id=event.event_id)
             return "resolved", await load_view(session, alert.id)
+        await self._audit(session, None, "evidence", alert.id, event_id=event.event_id)
         return "evidence", await load_view(session, alert.id)
 
     async def _attach(self, session: AsyncSession, alert_id: int, event: Event) -> None:
@@ -299,6 +334,33 @@ class AlertService:
             update(Alert)
             .where(Alert.id == alert_id)
             .values(evidence_count=Alert.evidence_count + 1, updated_at=self._clock.now())
+        )
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        user_id: int | None,
+        action: str,
+        alert_id: int,
+        **data: str | int | None,
+    ) -> None:
+        """Chain an audit entry into this transaction (a lost race on its seq is retried)."""
+        await append_entry(
+            session,
+            at=self._clock.now(),
+            actor=actor_of(user_id),
+            action=action,
+            subject=f"alert:{alert_id}",
+            data=dict(data),
+        )
+
+    @staticmethod
+    async def _stop_chain(session: AsyncSession, alert_id: int) -> None:
+        """Someone acted: notifications not sent yet are not needed any more."""
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.alert_id == alert_id, Delivery.status == DeliveryStatus.PENDING.value)
+            .values(status=DeliveryStatus.CANCELLED.value)
         )
 
     @staticmethod

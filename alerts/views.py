@@ -27,6 +27,26 @@ class AlertView:
     note: str
     evidence_count: int
     summary: str
+    next_escalation_at: datetime | None = None  # when the next tier or reminder goes out
+    deliveries: tuple[DeliveryView, ...] = ()  # every notification of this alert, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """One notification of an alert and how far it got (shown on the alert)."""
+
+    contact_id: int
+    contact_name: str
+    audience: str  # "staff" | "manager" | "family" | "hotline" | "installer"
+    tier: int
+    attempt: int  # 0 first message, n the n-th reminder
+    status: str  # alerts.outbox.DeliveryStatus
+    channel: int  # which of the contact's URLs (0 first; more means fallback)
+    tries: int
+    created_at: datetime
+    next_try_at: datetime
+    sent_at: datetime | None
+    last_error: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,106 @@
+"""Notification texts as keyed templates per locale (zh-CN, en): who, what, when, sensors, link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_LOCALE = "zh-CN"
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "【安心】{priority_label}：{who} {what}",
+        "title.reminder": "【安心】第{attempt}次提醒：{who} {what} 仍未确认",
+        "body": (
+            "{who}（{home}）{what}。\n时间：{when}\n传感器：{sensors}\n"
+            "请尽快确认并处理：{link}\n编号：{key}"
+        ),
+        "who.unknown": "住户",
+        "priority.high": "紧急",
+        "priority.medium": "注意",
+        "priority.low": "提示",
+        "priority.technical": "设备故障",
+        "kind.fall": "疑似跌倒",
+        "kind.call_button": "按下了呼叫按钮",
+        "kind.pre_alert": "疑似跌倒，等待确认",
+        "kind.inactivity": "长时间没有活动",
+        "kind.gateway_offline": "网关离线",
+        "kind.test_failed": "每周报警测试未通过",
+        "kind.data_gap": "数据缺失",
+        "sensors": "{count} 条记录；{summary}",
+    },
+    "en": {
+        "title": "[Anxin] {priority_label}: {who} {what}",
+        "title.reminder": "[Anxin] reminder {attempt}: {who} {what}, not acknowledged yet",
+        "body": (
+            "{who} ({home}) {what}.\nWhen: {when}\nSensors: {sensors}\n"
+            "Please acknowledge and act: {link}\nRef: {key}"
+        ),
+        "who.unknown": "A resident",
+        "priority.high": "URGENT",
+        "priority.medium": "Attention",
+        "priority.low": "Notice",
+        "priority.technical": "Device fault",
+        "kind.fall": "may have fallen",
+        "kind.call_button": "pressed the call button",
+        "kind.pre_alert": "may have fallen (waiting for confirmation)",
+        "kind.inactivity": "has shown no activity for a long time",
+        "kind.gateway_offline": "home gateway is offline",
+        "kind.test_failed": "weekly alarm test failed",
+        "kind.data_gap": "data is missing",
+        "sensors": "{count} record(s); {summary}",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """What a notification tells: filled from the alert, its home and its station."""
+
+    alert_id: int
+    kind: str
+    priority: str
+    resident_name: str
+    home_label: str
+    raised_at: datetime
+    evidence_count: int
+    summary: str
+    station_timezone: str
+    link: str
+    key: str  # idempotency key, shown so receivers can tell a reminder from a duplicate
+
+
+def _text(locale: str, key: str) -> str:
+    table = TEMPLATES.get(locale, TEMPLATES[DEFAULT_LOCALE])
+    return table.get(key, TEMPLATES["en"].get(key, key))
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    try:
+        return moment.astimezone(ZoneInfo(timezone))
+    except ZoneInfoNotFoundError:
+        return moment
+
+
+def render(locale: str, facts: MessageFacts, attempt: int = 0) -> tuple[str, str]:
+    """(title, body) of a notification in ``locale`` (unknown locales fall back to zh-CN)."""
+    what_key = f"kind.{facts.kind}"
+    what = _text(locale, what_key)
+    if what == what_key:
+        what = facts.kind
+    values = {
+        "who": facts.resident_name or _text(locale, "who.unknown"),
+        "what": what,
+        "home": facts.home_label,
+        "when": _local(facts.raised_at, facts.station_timezone).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "priority_label": _text(locale, f"priority.{facts.priority}"),
+        "link": facts.link,
+        "key": facts.key,
+        "attempt": str(attempt),
+    }
+    values["sensors"] = _text(locale, "sensors").format(
+        count=facts.evidence_count, summary=facts.summary
+    )
+    title_key = "title.reminder" if attempt > 0 else "title"
+    return _text(locale, title_key).format(**values), _text(locale, "body").format(**values)
