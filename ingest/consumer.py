@@ -33,10 +33,12 @@ from ingest.batcher import next_batch
 from ingest.decoding import decode
 from ingest.dedupe import MessageId, SeenMessages
 from ingest.errors import StoreError
+from ingest.line_protocol import reading_lines
 from ingest.metrics import IngestMetrics
 from ingest.quarantine import Quarantine, QuarantinedMessage, RejectReason, quarantined
-from ingest.store import ReadingStore
+from ingest.store import ReadingLineWriter, ReadingStore
 from ingest.validation import split_readings, to_event
+from ingest.wire_readings import WireReadings, decode_readings, encode_lines
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +67,22 @@ class IngestStats:
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    """A readings message taken in and waiting for its batch to be written."""
+    """A readings message taken in and waiting for its batch to be written.
+
+    A store that takes line protocol gets ``lines`` (the hot path), any other ``readings``.
+    """
 
     key: MessageId
     mid: int
     qos: int
     readings: tuple[Reading, ...]
+    lines: list[str]
     sent_at: datetime
+
+    @property
+    def count(self) -> int:
+        """How many readings the message brings to the store."""
+        return len(self.lines) + len(self.readings)
 
 
 class Ingest:
@@ -109,6 +120,8 @@ class Ingest:
         self._host = broker_host
         self._port = broker_port
         self._store = store
+        # the hot path: decode with msgspec and write line protocol, no Reading per sample
+        self._line_writer = store if isinstance(store, ReadingLineWriter) else None
         self._quarantine = quarantine
         self._clock = clock
         self._is_known_gateway = is_known_gateway
@@ -210,12 +223,17 @@ class Ingest:
         now = self._clock.now()
         name = message.topic.value
         payload = message.payload if isinstance(message.payload, bytes) else b""
-        try:
-            gateway, decoded = decode(name, payload)
-        except DecodeError as err:
-            await self._reject([quarantined(err.reason, name, payload, now, err.detail)])
-            _puback(client, message.mid, message.qos)
-            return
+        fast = decode_readings(name, payload) if self._line_writer is not None else None
+        decoded: WireReadings | ReadingsMessage | EventMessage | StatusMessage
+        if fast is not None:
+            gateway, decoded = fast.gw, fast
+        else:
+            try:
+                gateway, decoded = decode(name, payload)
+            except DecodeError as err:
+                await self._reject([quarantined(err.reason, name, payload, now, err.detail)])
+                _puback(client, message.mid, message.qos)
+                return
         if isinstance(decoded, StatusMessage):
             self._status[gateway] = decoded
             log.debug("gateway_status gw=%s state=%s", gateway, decoded.state.value)
@@ -237,13 +255,35 @@ class Ingest:
         if isinstance(decoded, EventMessage):
             await self._handle_event(client, decoded, key, now, message)
             return
-        assert isinstance(decoded, ReadingsMessage)
+        pending = await self._take_readings(name, payload, decoded, key, message, now)
+        # backpressure: when the writer is behind, stop taking messages from the broker
+        await queue.put(pending)
+        self.metrics.queue_depth.set(queue.qsize())
+
+    async def _take_readings(
+        self,
+        name: str,
+        payload: bytes,
+        decoded: WireReadings | ReadingsMessage,
+        key: MessageId,
+        message: aiomqtt.Message,
+        now: datetime,
+    ) -> _Pending:
+        """The message's accepted readings ready to write; the others quarantined."""
+        if isinstance(decoded, WireReadings):
+            lines = encode_lines(decoded, now)
+            if lines is not None:
+                return _Pending(key, message.mid, message.qos, (), lines, decoded.sent_at)
+            # a reading the catalog refuses: the codec's path names it, reading by reading
+            _, slow = decode(name, payload)
+            assert isinstance(slow, ReadingsMessage)
+            decoded = slow
         good, bad = split_readings(name, decoded, now)
         if bad:
             await self._reject(bad)
-        # backpressure: when the writer is behind, stop taking messages from the broker
-        await queue.put(_Pending(key, message.mid, message.qos, tuple(good), decoded.sent_at))
-        self.metrics.queue_depth.set(queue.qsize())
+        if self._line_writer is not None:
+            return _Pending(key, message.mid, message.qos, (), reading_lines(good), decoded.sent_at)
+        return _Pending(key, message.mid, message.qos, tuple(good), [], decoded.sent_at)
 
     async def _handle_event(
         self,
@@ -266,23 +306,33 @@ class Ingest:
         while True:
             batch = await next_batch(
                 queue,
-                lambda p: max(1, len(p.readings)),
+                lambda p: max(1, p.count),
                 self._batch_max_readings,
                 self._batch_max_age_s,
             )
-            readings = [r for pending in batch for r in pending.readings]
-            if readings:
-                await self._retrying("readings", self._store.write_readings, readings)
-            self._stats.written += len(readings)
-            self.metrics.written.inc(len(readings))
+            written = await self._write_batch(batch)
+            self._stats.written += written
+            self.metrics.written.inc(written)
             self.metrics.queue_depth.set(queue.qsize())
             self.metrics.lag.set((self._clock.now() - batch[-1].sent_at).total_seconds())
             for pending in batch:
                 self._seen.add(pending.key)
-            log.debug("batch_stored messages=%d readings=%d", len(batch), len(readings))
+            log.debug("batch_stored messages=%d readings=%d", len(batch), written)
             await self._publish_acks(client, [p.key for p in batch])
             for pending in batch:
                 _puback(client, pending.mid, pending.qos)
+
+    async def _write_batch(self, batch: Sequence[_Pending]) -> int:
+        """Write the readings of a batch until the store has them; how many there were."""
+        if self._line_writer is not None:
+            lines = [line for pending in batch for line in pending.lines]
+            if lines:
+                await self._retrying("readings", self._line_writer.write_reading_lines, lines)
+            return len(lines)
+        readings = [r for pending in batch for r in pending.readings]
+        if readings:
+            await self._retrying("readings", self._store.write_readings, readings)
+        return len(readings)
 
     async def _publish_acks(self, client: aiomqtt.Client, keys: Sequence[MessageId]) -> None:
         """One AckMessage per (gateway, boot), published concurrently at QoS 1."""

@@ -72,7 +72,11 @@ class InfluxStore:
     async def write_readings(self, readings: Sequence[Reading]) -> None:
         """Write readings; a point with the same series and time is overwritten by InfluxDB."""
         check_measurements(readings)
-        await self._write(reading_lines(readings))
+        await self.write_reading_lines(reading_lines(readings))
+
+    async def write_reading_lines(self, lines: Sequence[str]) -> None:
+        """Write readings already encoded by ``reading_lines`` (or the proven-equal hot path)."""
+        await self._write(lines)
 
     async def write_events(self, events: Sequence[Event]) -> None:
         """Write events; ``id`` is a tag, so a rewrite hits the same series and time."""

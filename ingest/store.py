@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from devices.catalog import MEASUREMENTS
 from devices.values import Event, Reading
@@ -95,6 +95,15 @@ class ReadingStore(Protocol):
 
     async def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+        ...
+
+
+@runtime_checkable
+class ReadingLineWriter(Protocol):
+    """A store that takes readings as line protocol (ingest's hot path skips ``Reading`` values)."""
+
+    async def write_reading_lines(self, lines: Sequence[str]) -> None:
+        """Store readings encoded as ``ingest.line_protocol.reading_lines`` does, durably."""
         ...
 
 

@@ -58,26 +58,27 @@ async def test_readings_are_stored_then_acked_influxdb(
 
 
 async def test_redelivered_message_is_stored_once_and_acked_twice(
-    sqlite_store: SQLiteStore, start_ingest: IngestFactory, fake_gateway: FakeGateway
+    store: ReadingStore, start_ingest: IngestFactory, fake_gateway: FakeGateway
 ) -> None:
-    ingest = await start_ingest(sqlite_store, {"gw-a"})
+    ingest = await start_ingest(store, {"gw-a"})
     message = fake_gateway.readings("gw-a", [("pir-1", "motion", 1), ("pir-1", "motion", 0)])
     for _ in range(2):
         await fake_gateway.publish("gw-a", Channel.READINGS, message)
         _, ack = await fake_gateway.next_ack()
         assert ack.seqs == [message.seq]
-    assert await sqlite_store.count_readings() == 2
+    assert await store.count_readings() == 2
     stats = ingest.stats
     assert (stats.received, stats.duplicates, stats.written, stats.acked) == (2, 1, 2, 2)
 
 
 async def test_bad_readings_are_quarantined_and_good_ones_kept(
-    sqlite_store: SQLiteStore,
+    store: ReadingStore,
     quarantine: SQLiteQuarantine,
     start_ingest: IngestFactory,
     fake_gateway: FakeGateway,
 ) -> None:
-    ingest = await start_ingest(sqlite_store, {"gw-a"})
+    """On InfluxDB this is the hot path falling back to the codec for the refused readings."""
+    ingest = await start_ingest(store, {"gw-a"})
     message = fake_gateway.readings(
         "gw-a",
         [
@@ -90,7 +91,7 @@ async def test_bad_readings_are_quarantined_and_good_ones_kept(
     await fake_gateway.publish("gw-a", Channel.READINGS, message)
     _, ack = await fake_gateway.next_ack()
     assert ack.seqs == [message.seq]  # fully handled: good ones stored, bad ones quarantined
-    got = await sqlite_store.recent_readings("gw-a", "band-1", "spo2", T_SENT, T_SENT + HOUR)
+    got = await store.recent_readings("gw-a", "band-1", "spo2", T_SENT, T_SENT + HOUR)
     assert [r.value for r in got] == [97.0, 98.0]
     assert await quarantine.counts() == {"range": 1, "unknown_measurement": 1}
     kept = {q.reason: q for q in await quarantine.recent(10)}

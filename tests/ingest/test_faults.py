@@ -18,7 +18,6 @@ from anxin.bench.ingest import DATABASE, WorkerSpec, worker_main
 from anxin.bench.load import readings_payload
 from anxin.localservers import Server
 from devices.topics import Channel
-from devices.values import Reading
 from ingest.errors import StoreUnavailableError
 from ingest.influx_store import InfluxStore
 from tests.ingest.conftest import FakeGateway, IngestFactory
@@ -32,9 +31,9 @@ class WatchedInflux(InfluxStore):
     failures = 0
     failed: asyncio.Event
 
-    async def write_readings(self, readings: Sequence[Reading]) -> None:
+    async def write_reading_lines(self, lines: Sequence[str]) -> None:
         try:
-            await super().write_readings(readings)
+            await super().write_reading_lines(lines)
         except StoreUnavailableError:
             self.failures += 1
             if self.failures >= 2:
@@ -47,8 +46,8 @@ class TimesOutAfterWriting(InfluxStore):
 
     timeouts = 0
 
-    async def write_readings(self, readings: Sequence[Reading]) -> None:
-        await super().write_readings(readings)
+    async def write_reading_lines(self, lines: Sequence[str]) -> None:
+        await super().write_reading_lines(lines)
         if self.timeouts == 0:
             self.timeouts += 1
             raise StoreUnavailableError("read timeout after the request was sent")
