@@ -12,7 +12,9 @@ idempotency key so a receiver can tell).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -67,6 +69,13 @@ class Notifier(Protocol):
 
 class AppriseNotifier:
     """The real notifier: apprise, in a worker thread (its calls block)."""
+
+    def __init__(self) -> None:
+        # apprise's e-mail plugin imports imghdr, deprecated since 3.11: load it once, quietly,
+        # so the warning does not fire inside a send (pytest makes warnings errors)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            importlib.import_module("imghdr")
 
     async def send(self, url: str, title: str, body: str) -> None:
         """Deliver through apprise or raise NotifyError."""
