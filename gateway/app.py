@@ -17,6 +17,7 @@ from devices.payloads import CommandKind, EventKind, EventMessage, ReadingIn, Re
 from devices.topics import Channel
 from gateway.adapters.base import DeviceAdapter, DeviceData
 from gateway.config import GatewayConfig
+from gateway.fall_detection.model import FallModel, load_model
 from gateway.health import HealthReporter
 from gateway.outbox import Budget, Encoder, Gap, Outbox
 from gateway.pipeline import EdgePipeline, NewEvent, Output, new_event_id
@@ -49,7 +50,8 @@ async def run_gateway(config: GatewayConfig, clock: Clock, adapter: DeviceAdapte
         ack_timeout_s=config.ack_timeout_s,
         heartbeat_s=config.heartbeat_s,
     )
-    agent = Agent(config, clock, adapter, outbox, uplink)
+    model = await asyncio.to_thread(load_model, config.fall_model) if config.fall_model else None
+    agent = Agent(config, clock, adapter, outbox, uplink, model)
     log.info("gateway.start gw=%s boot=%s outbox=%s", config.gateway_id, outbox.boot, outbox.path)
     try:
         async with asyncio.TaskGroup() as tg:
@@ -74,13 +76,16 @@ class Agent:
         adapter: DeviceAdapter,
         outbox: Outbox,
         uplink: Uplink,
+        model: FallModel | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.adapter = adapter
         self.outbox = outbox
         self.uplink = uplink
-        self.pipeline = EdgePipeline(config.batch_max, config.batch_age_s, config.cancel_window_s)
+        self.pipeline = EdgePipeline(
+            config.batch_max, config.batch_age_s, config.cancel_window_s, model
+        )
         self._dropped_seen = -1  # outbox drops already looked at for gap records (-1: check once)
 
     async def pump(self) -> None:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devices.payloads import GatewayId
 from gateway.errors import ConfigError
+from gateway.fall_detection.model import SHIPPED_MODEL_PATH
 from gateway.outbox import DEFAULT_BUDGET_BYTES, DEFAULT_URGENT_RESERVE_BYTES
 from gateway.uplink import ACK_TIMEOUT_S, HEARTBEAT_S, WINDOW
 
@@ -43,6 +44,8 @@ class GatewayConfig(BaseSettings):
     batch_max: int = Field(default=READINGS_BATCH_MAX, ge=1, le=5_000)
     batch_age_s: float = Field(default=READINGS_BATCH_AGE_S, gt=0)
     cancel_window_s: float = Field(default=30.0, gt=0)  # clock seconds to press "I'm OK"
+    # the trained fall classifier (impact stage); "" runs the plain |a| threshold instead
+    fall_model: Path | None = SHIPPED_MODEL_PATH
     home_seed: int = 1  # the simulated home (with --simulate)
     speed: float = Field(default=1.0, gt=0, le=100_000)  # simulated time vs real time
     accel_hz: float = Field(default=50.0, ge=0, le=200)  # simulated accelerometer rate

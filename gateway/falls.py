@@ -1,12 +1,17 @@
-"""Edge fall detection: a rule on accelerometer magnitude (impact, then lying still, then no cancel).
+"""Edge fall confirmation: an impact, then lying still, then no cancel within the window.
 
 A pure state machine: it takes samples (with their times) and ``now``, and returns findings. The
-gateway turns findings into urgent events. A trained classifier will later sit behind the rule
-stage; the rule stays in front because it is physically sensible and cheap.
+gateway turns findings into urgent events. The impact stage is either the trained classifier
+(``gateway.fall_detection``: posture-change rule + SisFall model; what the agent runs) or, without
+one, a plain |a| threshold (kept for tests and for a gateway without the model file).
 
-    IDLE --|a| > impact_g--> IMPACT --still for still_s--> PRE_ALERT --cancel_window_s--> FALL
-                              |  no stillness within impact_timeout_s -> IDLE (a stumble)
-                              PRE_ALERT --button--> CANCEL
+    IDLE --impact--> IMPACT --still for still_s--> PRE_ALERT --cancel_window_s--> FALL
+                      |  no stillness within impact_timeout_s -> IDLE (got up again)
+                      PRE_ALERT --button--> CANCEL
+
+With a classifier, "impact" is the classifier's suspected fall (reported 2.5 s after the impact);
+the stillness that confirms it is measured on the samples after that, so movement after a
+suspected fall (the wearer got up) still vetoes it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+import numpy as np
+
 from devices.payloads import EventKind
+from gateway.fall_detection.detector import FallDetector as Classifier
 
 IMPACT_G = 2.5  # older people's falls peak well above 2.5 g; walking and sitting stay under ~1.8 g
 STILL_BAND_G = 0.15  # |a| within 1 g ± this counts as "not moving"
@@ -60,7 +68,9 @@ class FallDetector:
         settle_s: float = SETTLE_S,
         impact_timeout_s: float = IMPACT_TIMEOUT_S,
         cancel_window_s: float = CANCEL_WINDOW_S,
+        classifier: Classifier | None = None,
     ) -> None:
+        self.classifier = classifier
         self.impact_g = impact_g
         self.still_band_g = still_band_g
         self.still_std_g = still_std_g
@@ -91,12 +101,14 @@ class FallDetector:
         """Take consecutive samples (g) from ``start`` at ``rate_hz``; return new findings."""
         findings: list[FallFinding] = []
         t0 = start.timestamp()
+        if self.classifier is not None:
+            self._classify(t0, rate_hz, samples)
         for i, (x, y, z) in enumerate(samples):
             if self.phase is Phase.PRE_ALERT:
                 break  # waiting for the wearer, not for the accelerometer
             ts = t0 + i / rate_hz
             mag = math.sqrt(x * x + y * y + z * z)
-            if mag > self.impact_g:
+            if self.classifier is None and mag > self.impact_g:
                 if self.phase is Phase.IDLE or mag > self._peak:
                     self._impact(start, ts - t0, ts, mag)
                 else:
@@ -125,6 +137,20 @@ class FallDetector:
         finding = FallFinding(EventKind.CANCEL, now, self._impact_at, self._peak, self._still())
         self._reset()
         return [finding]
+
+    def _classify(
+        self, t0: float, rate_hz: float, samples: Sequence[tuple[float, float, float]]
+    ) -> None:
+        """Run the classifier over the block first: its suspected falls are the impacts."""
+        assert self.classifier is not None
+        if not samples:
+            return
+        times = t0 + np.arange(len(samples)) / rate_hz
+        for fall in self.classifier.feed(times, np.asarray(samples, dtype=np.float64)):
+            if self.phase is Phase.PRE_ALERT:
+                continue  # the same fall seen again while the wearer is asked
+            at = datetime.fromtimestamp(fall.time_s, UTC)
+            self._impact(at, 0.0, fall.time_s, fall.peak_g)
 
     def _impact(self, start: datetime, offset: float, ts: float, mag: float) -> None:
         self.phase = Phase.IMPACT

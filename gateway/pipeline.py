@@ -10,6 +10,8 @@ from typing import Any
 
 from devices.payloads import EventKind, ReadingIn
 from gateway.adapters.base import AccelBlock, ButtonPress, DeviceData
+from gateway.fall_detection.detector import FallDetector as Classifier
+from gateway.fall_detection.model import FallModel
 from gateway.falls import FallDetector, FallFinding
 
 
@@ -38,9 +40,20 @@ def new_event_id() -> str:
 
 
 class EdgePipeline:
-    """Batches readings by size or age; runs each wearable's accelerometer through a fall detector."""
+    """Batches readings by size or age; runs each wearable's accelerometer through a fall detector.
 
-    def __init__(self, batch_max: int, batch_age_s: float, cancel_window_s: float) -> None:
+    With ``model`` (the agent always passes the shipped one) a wearable's impacts are the trained
+    classifier's suspected falls; without it, a plain |a| threshold (tests of the state machine).
+    """
+
+    def __init__(
+        self,
+        batch_max: int,
+        batch_age_s: float,
+        cancel_window_s: float,
+        model: FallModel | None = None,
+    ) -> None:
+        self.model = model
         self.batch_max = batch_max
         self.batch_age = timedelta(seconds=batch_age_s)
         self.cancel_window_s = cancel_window_s
@@ -100,7 +113,10 @@ class EdgePipeline:
         """Feed samples and presses in time order: a press cancels only a fall seen before it."""
         det = self._detectors.get(device)
         if det is None:
-            det = self._detectors[device] = FallDetector(cancel_window_s=self.cancel_window_s)
+            classifier = Classifier(self.model) if self.model is not None else None
+            det = self._detectors[device] = FallDetector(
+                cancel_window_s=self.cancel_window_s, classifier=classifier
+            )
         events: list[NewEvent] = []
         queue = list(blocks)
         for press in presses:
