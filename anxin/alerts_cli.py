@@ -1,0 +1,144 @@
+"""``anxin audit verify``, ``anxin alerts run`` (standalone alert service), ``anxin bench alerts``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from alerts.audit import AuditLog
+from alerts.engine import AlertEngine
+from alerts.feed import AlertFeed
+from alerts.outbox import AppriseNotifier, DeliverySender
+from alerts.scheduler import EscalationScheduler
+from alerts.service import AlertService
+from devices.clock import Clock, ScaledClock, SystemClock
+from registry.db import make_async_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``audit``, ``alerts`` and ``bench alerts`` to the ``anxin`` command's sub-parsers."""
+    audit = subparsers.add_parser("audit", help="the hash-chained audit log")
+    which = audit.add_subparsers(dest="audit", required=True)
+    verify = which.add_parser("verify", help="check the chain; exit 1 if any entry was altered")
+    verify.add_argument("--database-url", required=True, help="sqlite:///… or postgresql://…")
+    verify.set_defaults(handler=_run_verify)
+
+    alerts = subparsers.add_parser("alerts", help="the alert service on its own")
+    what = alerts.add_subparsers(dest="alerts", required=True)
+    run = what.add_parser("run", help="engine + escalation scheduler + notification sender")
+    run.add_argument("--database-url", required=True)
+    run.add_argument("--mqtt-host", default="127.0.0.1")
+    run.add_argument("--mqtt-port", type=int, default=1883)
+    run.add_argument("--link-base", default="http://127.0.0.1:8000", help="console URL in messages")
+    run.add_argument("--speed", type=float, help="simulated time runs X times real time")
+    run.add_argument("--start", help="simulated start time (ISO 8601, with --speed)")
+    run.set_defaults(handler=_run_service)
+
+    bench = _bench_subparsers(subparsers)
+    ba = bench.add_parser("alerts", help="fall event → alert stored → first notification sent")
+    ba.add_argument("--events", type=int, default=200, help="fall events, one per home")
+    ba.add_argument("--rate", type=float, default=20.0, help="events per second (nominal load)")
+    ba.add_argument("--database-url", help="default: a SQLite file in a temp dir")
+    ba.set_defaults(handler=_run_bench)
+
+
+def _bench_subparsers(subparsers: Any) -> Any:
+    """The ``bench`` command's sub-parsers (another module may have added ``bench`` already)."""
+    bench = subparsers.choices.get("bench")
+    if bench is None:
+        bench = subparsers.add_parser("bench", help="benchmarks that print their figures as JSON")
+        return bench.add_subparsers(dest="bench", required=True)
+    for action in bench._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return bench.add_subparsers(dest="bench", required=True)
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    async def verify() -> int:
+        engine = make_async_engine(args.database_url)
+        try:
+            result = await AuditLog(make_sessionmaker(engine), SystemClock()).verify()
+        finally:
+            await engine.dispose()
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "checked": result.checked,
+                    "bad_seq": result.bad_seq,
+                    "reason": result.reason,
+                }
+            )
+            + "\n"
+        )
+        return 0 if result.ok else 1
+
+    return asyncio.run(verify())
+
+
+def service_clock(speed: float | None, start: str | None) -> Clock:
+    """The system clock, or simulated time from ``start`` at ``speed`` times real time."""
+    if speed is None:
+        return SystemClock()
+    begin = datetime.fromisoformat(start) if start else datetime.now(UTC)
+    return ScaledClock(speed, begin.astimezone(UTC))
+
+
+async def run_alert_service(
+    database_url: str, mqtt_host: str, mqtt_port: int, clock: Clock, link_base: str
+) -> None:
+    """Engine, escalation scheduler and delivery sender until cancelled (or SIGTERM/SIGINT)."""
+    engine = make_async_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    feed = AlertFeed()
+    service = AlertService(sessions, feed, clock)
+    sender = DeliverySender(sessions, AppriseNotifier(), clock)
+    scheduler = EscalationScheduler(sessions, feed, clock, sender.wake, link_base)
+    alert_engine = AlertEngine(service, sessions, mqtt_host, mqtt_port, clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [
+                tg.create_task(alert_engine.run()),
+                tg.create_task(scheduler.run()),
+                tg.create_task(sender.run()),
+            ]
+            await alert_engine.ready.wait()
+            log.info("alert_service_ready broker=%s:%d", mqtt_host, mqtt_port)
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+    finally:
+        await engine.dispose()
+
+
+def _run_service(args: argparse.Namespace) -> int:
+    clock = service_clock(args.speed, args.start)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_alert_service(
+                args.database_url, args.mqtt_host, args.mqtt_port, clock, args.link_base
+            )
+        )
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from anxin.bench.alerts import run_alert_bench
+
+    figures = asyncio.run(run_alert_bench(args.events, args.rate, args.database_url))
+    sys.stdout.write(json.dumps(figures) + "\n")
+    return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
