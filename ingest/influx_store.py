@@ -7,6 +7,7 @@ because they speak Flux and /api/v2/write, which InfluxDB 1.x lacks and 3.x drop
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +44,15 @@ log = logging.getLogger(__name__)
 
 EVENT_MEASUREMENT = "event"
 WRITE_CHUNK_POINTS = 5_000  # InfluxDB's recommended batch size per /write request
+WRITE_CONCURRENCY = 2  # requests in flight per write: one per core of the node measured
 GATEWAYS_PER_QUERY = 200  # keeps a last_activity query's WHERE clause a sensible length
+# last_activity looks back this far first (most homes were active in the last hours), then wider
+LAST_ACTIVITY_WINDOWS: tuple[timedelta | None, ...] = (
+    timedelta(hours=6),
+    timedelta(days=2),
+    timedelta(days=14),
+    None,
+)
 HTTP_TIMEOUT_S = 30.0  # a large write to a busy server can take seconds; never hang forever
 
 Row = dict[str, Any]
@@ -112,18 +121,37 @@ class InfluxStore:
         return _latest_by(rows, "dev")
 
     async def last_activity(self, gateways: Sequence[str], until: datetime) -> dict[str, datetime]:
-        """Gateway -> time of its latest activity reading (value >= 1) at or before ``until``."""
+        """Gateway -> time of its latest activity reading (value >= 1) at or before ``until``.
+
+        ``value >= 1`` is a field filter, which InfluxDB answers by reading every point in the
+        time range; so look back in widening windows and ask the wider ones only for gateways
+        not found yet (a latest activity within a window is the latest of all).
+        """
         found: dict[str, datetime] = {}
-        unique = list(dict.fromkeys(gateways))
-        for start in range(0, len(unique), GATEWAYS_PER_QUERY):
-            chunk = unique[start : start + GATEWAYS_PER_QUERY]
-            which = " OR ".join(f'"gw" = {literal(gw)}' for gw in chunk)
-            rows = await self._select(
-                f'SELECT last("value") FROM {",".join(map(ident, ACTIVITY_MEASUREMENTS))}'
-                f' WHERE ({which}) AND "value" >= 1 AND time <= {to_ns(until)} GROUP BY "gw"'
-            )
-            found.update(_latest_by(rows, "gw"))
+        missing = list(dict.fromkeys(gateways))
+        for window in LAST_ACTIVITY_WINDOWS:
+            since = None if window is None else until - window
+            for start in range(0, len(missing), GATEWAYS_PER_QUERY):
+                found.update(
+                    await self._last_activity_of(
+                        missing[start : start + GATEWAYS_PER_QUERY], since, until
+                    )
+                )
+            missing = [gw for gw in missing if gw not in found]
+            if not missing:
+                break
         return found
+
+    async def _last_activity_of(
+        self, gateways: Sequence[str], since: datetime | None, until: datetime
+    ) -> dict[str, datetime]:
+        which = " OR ".join(f'"gw" = {literal(gw)}' for gw in gateways)
+        after = "" if since is None else f" AND time >= {to_ns(since)}"
+        rows = await self._select(
+            f'SELECT last("value") FROM {",".join(map(ident, ACTIVITY_MEASUREMENTS))}'
+            f' WHERE ({which}) AND "value" >= 1{after} AND time <= {to_ns(until)} GROUP BY "gw"'
+        )
+        return _latest_by(rows, "gw")
 
     async def events(self, gateway: str, since: datetime) -> list[Event]:
         """Events of one gateway with time >= since, ascending time."""
@@ -242,14 +270,32 @@ class InfluxStore:
         log.info("store_closed kind=influxdb database=%s", self._db)
 
     async def _write(self, lines: Iterable[str]) -> None:
+        """POST in chunks, a few at a time (InfluxDB writes concurrent requests in parallel)."""
+        chunks: list[list[str]] = []
         chunk: list[str] = []
         for line in lines:
             chunk.append(line)
             if len(chunk) >= WRITE_CHUNK_POINTS:
-                await self._post_write(chunk)
+                chunks.append(chunk)
                 chunk = []
         if chunk:
-            await self._post_write(chunk)
+            chunks.append(chunk)
+        if len(chunks) == 1:
+            await self._post_write(chunks[0])
+            return
+        slots = asyncio.Semaphore(WRITE_CONCURRENCY)
+
+        async def post(part: list[str]) -> None:
+            async with slots:
+                await self._post_write(part)
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for part in chunks:
+                    tg.create_task(post(part))
+        except* StoreError as group:
+            # one failed chunk fails the write; the caller retries it all (points are idempotent)
+            raise group.exceptions[0] from group
 
     async def _post_write(self, lines: list[str]) -> None:
         body = "\n".join(lines).encode()

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import statistics
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as MpEvent
@@ -36,6 +38,31 @@ DATABASE = "anxin_bench"
 SHARED_GROUP = "ingest"
 READY_TIMEOUT_S = 60.0
 LIMIT_SECONDS = 3.0  # long enough to pass warm-up, short enough to leave the run its CPU
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of all cores since boot, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        values = [int(v) for v in stat.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = values
+    busy = user + nice + system + irq + softirq + steal
+    return busy / CLOCK_TICKS, (busy + idle + iowait) / CLOCK_TICKS
+
+
+def _cpu_snapshot(pids: dict[str, list[int]]) -> dict[str, float]:
+    snap = {name: sum(process_cpu_s(pid) for pid in group) for name, group in pids.items()}
+    snap["_busy"], snap["_total"] = machine_cpu_s()
+    return snap
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +206,23 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
                 pub = ctx.Process(target=publisher_main, args=(broker.port, p, config, go, out))
                 pub.start()
                 procs.append(pub)
+            pids = {
+                "mosquitto": [_pid(broker)],
+                "influxdb": [_pid(influx)] if influx is not None else [],
+                "workers": [p.pid for p in procs[: config.workers] if p.pid is not None],
+                "bench_main": [os.getpid()],
+            }
+            before = _cpu_snapshot(pids)
+            started = time.perf_counter()
             go.set()
             results: list[LoadResult] = [
                 await asyncio.to_thread(out.get, True, config.seconds + 120)
                 for _ in range(config.publishers)
             ]
+            wall = time.perf_counter() - started
+            after = _cpu_snapshot(pids)
             figures.update(await _summarise(config, results, location))
+            figures["cpu_cores"] = _cpu_shares(before, after, wall, results)
         finally:
             for proc in procs:
                 if proc.is_alive():
@@ -194,6 +232,27 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
             if influx is not None:
                 influx.close()
     return figures
+
+
+def _pid(server: localservers.Server) -> int:
+    assert server.proc is not None, f"{server.name} is not running"
+    return server.proc.pid
+
+
+def _cpu_shares(
+    before: dict[str, float], after: dict[str, float], wall: float, results: list[LoadResult]
+) -> dict[str, float]:
+    """Average cores each part used during the load (of os.cpu_count()); the rest is others'."""
+    used = {k: (after[k] - before[k]) / wall for k in before if not k.startswith("_")}
+    used["publishers"] = sum(r.cpu_s for r in results) / wall
+    busy = (after["_busy"] - before["_busy"]) / wall
+    total = (after["_total"] - before["_total"]) / wall  # ~ the number of cores
+    shares = {k: round(v, 2) for k, v in used.items()}
+    shares["other_processes"] = round(max(0.0, busy - sum(used.values())), 2)
+    shares["idle"] = round(max(0.0, total - busy), 2)
+    shares["cores"] = round(total, 2)
+    shares["wall_s"] = round(wall, 1)
+    return shares
 
 
 async def _summarise(

@@ -128,6 +128,23 @@ async def test_last_activity_counts_only_activity_of_one_or_more_up_to_until(
     }
 
 
+async def test_last_activity_finds_old_activity_and_the_latest_of_each_home(
+    store: ReadingStore,
+) -> None:
+    """Homes last active an hour, three days, a month and a year ago (look-back windows)."""
+    until = T0 + timedelta(days=400)
+    ago = {"gw-1": timedelta(hours=1), "gw-2": timedelta(days=3), "gw-3": timedelta(days=30)}
+    ago["gw-4"] = timedelta(days=365)
+    readings = [reading(1, 0, gw=gw) for gw in ago]  # an older activity everywhere
+    readings += [
+        reading(1, int((until - delta - T0).total_seconds()), gw=gw) for gw, delta in ago.items()
+    ]
+    readings.append(reading(0, int((until - T0).total_seconds()) - 60, gw="gw-4"))  # not activity
+    await store.write_readings(readings)
+    got = await store.last_activity([*ago, "gw-none"], until)
+    assert got == {gw: until - delta for gw, delta in ago.items()}
+
+
 async def test_events_round_trip_and_are_idempotent_by_id(store: ReadingStore) -> None:
     await store.write_events([event("ev-00000002", 5, kind="call_button"), event("ev-00000001", 1)])
     await store.write_events([event("ev-00000001", 1)])
