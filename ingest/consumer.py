@@ -36,6 +36,7 @@ from ingest.errors import StoreError
 from ingest.line_protocol import reading_lines
 from ingest.metrics import IngestMetrics
 from ingest.quarantine import Quarantine, QuarantinedMessage, RejectReason, quarantined
+from ingest.skew import SkewHook, SkewTracker, judge, refused_items, suspicious
 from ingest.store import ReadingLineWriter, ReadingStore
 from ingest.validation import split_readings, to_event
 from ingest.wire_readings import WireReadings, decode_readings, encode_lines
@@ -108,12 +109,14 @@ class Ingest:
         shared_group: str | None = None,
         receive_maximum: int = 200,
         metrics: IngestMetrics | None = None,
+        on_clock_skew: SkewHook | None = None,
     ) -> None:
         """Set up; nothing connects before ``run``.
 
         ``shared_group`` (MQTT 5 only) subscribes as ``$share/<group>/…`` so that the processes
         of one group split the gateways' messages; ``receive_maximum`` (MQTT 5) bounds the
-        unacknowledged messages the broker sends us.
+        unacknowledged messages the broker sends us. ``on_clock_skew(gateway, offset_s)`` is
+        called when a gateway's clock is found more than 5 s off (``ingest.skew``).
         """
         if shared_group is not None and protocol != aiomqtt.ProtocolVersion.V5:
             raise ValueError("shared subscriptions need protocol=ProtocolVersion.V5")
@@ -138,6 +141,8 @@ class Ingest:
         self.metrics = metrics if metrics is not None else IngestMetrics()
         self._stats = IngestStats()
         self._status: dict[str, StatusMessage] = {}
+        self._skew = SkewTracker()
+        self._on_clock_skew = on_clock_skew
         self.ready = asyncio.Event()
 
     @property
@@ -237,6 +242,8 @@ class Ingest:
         if isinstance(decoded, StatusMessage):
             self._status[gateway] = decoded
             log.debug("gateway_status gw=%s state=%s", gateway, decoded.state.value)
+            if not message.retain:  # a retained status may be hours old: not a live clock
+                self._observe_clock(gateway, decoded, now)
             _puback(client, message.mid, message.qos)
             return
         if not await self._is_known_gateway(gateway):
@@ -270,8 +277,11 @@ class Ingest:
         now: datetime,
     ) -> _Pending:
         """The message's accepted readings ready to write; the others quarantined."""
+        offset = self._skew.offset(key[0], key[1])
+        times = [r.t for r in decoded.readings]
+        clock_care = offset.skewed or suspicious(times, decoded.sent_at, now)
         if isinstance(decoded, WireReadings):
-            lines = encode_lines(decoded, now)
+            lines = None if clock_care else encode_lines(decoded, now)
             if lines is not None:
                 return _Pending(key, message.mid, message.qos, (), lines, decoded.sent_at)
             # a reading the catalog refuses: the codec's path names it, reading by reading
@@ -279,11 +289,24 @@ class Ingest:
             assert isinstance(slow, ReadingsMessage)
             decoded = slow
         good, bad = split_readings(name, decoded, now)
+        if clock_care:
+            judged = judge(good, offset, decoded.sent_at, now)
+            good, bad = judged.keep, [*bad, *refused_items(name, judged, now)]
         if bad:
             await self._reject(bad)
         if self._line_writer is not None:
             return _Pending(key, message.mid, message.qos, (), reading_lines(good), decoded.sent_at)
         return _Pending(key, message.mid, message.qos, tuple(good), [], decoded.sent_at)
+
+    def _observe_clock(self, gateway: str, status: StatusMessage, now: datetime) -> None:
+        """Take a live heartbeat as a clock observation; raise the hook on a new skew."""
+        offset = self._skew.observe(gateway, status.boot, status.t, now)
+        if self._skew.to_flag(offset):
+            log.warning(
+                "clock_skew gw=%s boot=%s offset_s=%.1f", gateway, status.boot, offset.offset_s
+            )
+            if self._on_clock_skew is not None:
+                self._on_clock_skew(gateway, offset.offset_s)
 
     async def _handle_event(
         self,
