@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from alerts.errors import AlertStoreError
-from dashboard import api, board, family, i18n, pages, provisioning_api
+from dashboard import api, board, family, i18n, install, pages, provisioning_api
 from dashboard.context import DashboardContext
 from dashboard.deps import get_lang
 from dashboard.errors import LoginRequiredError, PageForbiddenError, PageNotFoundError
@@ -42,6 +42,7 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.include_router(board.router)
     app.include_router(family.router)
     app.include_router(provisioning_api.router)
+    app.include_router(install.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.feed import AlertFeed
 from alerts.service import AlertService
+from dashboard.audit import AuditTrail
 from devices.clock import Clock
+from devices.payloads import CommandMessage, StatusMessage
 from ingest.store import ReadingStore
+
+GatewayStatus = Callable[[], Mapping[str, StatusMessage]]  # gateway id -> its retained status
+SendCommand = Callable[[str, CommandMessage], Awaitable[None]]  # publish on anxin/v1/<gw>/cmd
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +30,6 @@ class DashboardContext:
     clock: Clock
     secure_cookies: bool = False
     store: ReadingStore | None = None  # the time-series named queries; None: pages show no activity
+    gateway_status: GatewayStatus | None = None  # None: the installer app shows "unknown"
+    send_command: SendCommand | None = None  # None: pairing commands and test alarms are disabled
+    audit: AuditTrail | None = None  # issue 6's audit log; None: reads are not recorded

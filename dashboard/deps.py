@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.errors import AlertNotFoundError
 from alerts.views import AlertView
-from dashboard import access, i18n, tokens
+from dashboard import access, homes, i18n, tokens
 from dashboard.access import HEALTH_ROLES, Principal, ResidentSummary, Scope
 from dashboard.context import DashboardContext
 from dashboard.errors import (
@@ -33,6 +33,7 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; larger ones would b
 
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ResidentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+HomeId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -167,12 +168,26 @@ async def visible_resident_ids(residents: VisibleResidents) -> frozenset[int]:
 VisibleResidentIds = Annotated[frozenset[int], Depends(visible_resident_ids)]
 
 
+async def record_reads(
+    ctx: DashboardContext, user: Principal, resident_ids: Iterable[int], what: str
+) -> None:
+    """Write one audit entry per resident whose health data ``user`` reads (when audited)."""
+    if ctx.audit is not None:
+        for resident_id in resident_ids:
+            await ctx.audit.record_read(user.id, resident_id, what)
+
+
 async def get_visible_resident(
-    resident_id: ResidentId, residents: VisibleResidents
+    request: Request,
+    resident_id: ResidentId,
+    residents: VisibleResidents,
+    user: HealthReader,
+    ctx: Ctx,
 ) -> ResidentSummary:
-    """The resident ``resident_id`` if the caller may see them; 404 alike when missing or not theirs."""
+    """The resident ``resident_id`` if the caller may see them (audited); 404 alike otherwise."""
     for resident in residents:
         if resident.id == resident_id:
+            await record_reads(ctx, user, [resident.id], request.url.path)
             return resident
     raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
 
@@ -254,11 +269,17 @@ PageScope = Annotated[Scope, Depends(get_page_scope)]
 
 
 async def get_page_resident(
-    resident_id: ResidentId, caller: ConsoleUser, scope: PageScope, session: Session
+    request: Request,
+    resident_id: ResidentId,
+    caller: ConsoleUser,
+    scope: PageScope,
+    session: Session,
+    ctx: Ctx,
 ) -> ResidentSummary:
-    """A resident of the staff member's scope; a 404 page alike when missing or not theirs."""
+    """A resident of the staff member's scope (audited); a 404 page alike when missing or not theirs."""
     for resident in await access.visible_residents(session, scope):
         if resident.id == resident_id:
+            await record_reads(ctx, caller.user, [resident.id], request.url.path)
             return resident
     raise PageNotFoundError(f"resident {resident_id} user={caller.user.id}")
 
@@ -315,3 +336,24 @@ async def get_family_form_alert(
 
 FamilyFormAlert = Annotated[AlertView, Depends(get_family_form_alert)]
 FamilyMember = Annotated[Principal, Depends(require_roles(Role.FAMILY))]
+
+
+InstallerUser = Annotated[PageCaller, Depends(require_page_roles(Role.INSTALLER, Role.ADMIN))]
+InstallerForm = Annotated[PageCaller, Depends(require_form_roles(Role.INSTALLER, Role.ADMIN))]
+ConsoleForm = Annotated[PageCaller, Depends(require_form_roles(*access.STAFF_ROLES))]
+ReportUser = Annotated[PageCaller, Depends(require_page_roles(Role.ADMIN, Role.MANAGER))]
+AdminUser = Annotated[PageCaller, Depends(require_page_roles(Role.ADMIN))]
+AdminForm = Annotated[PageCaller, Depends(require_form_roles(Role.ADMIN))]
+
+
+async def get_install_home(
+    home_id: HomeId, caller: InstallerUser, session: Session
+) -> homes.HomeSummary:
+    """A home the installer may work in (their station's, or any for admins); a 404 page otherwise."""
+    found = await homes.homes_for(session, caller.user, home_id)
+    if not found:
+        raise PageNotFoundError(f"home {home_id} user={caller.user.id}")
+    return found[0]
+
+
+InstallHome = Annotated[homes.HomeSummary, Depends(get_install_home)]

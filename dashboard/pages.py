@@ -61,6 +61,8 @@ def _home_of(role: Role) -> str:
         return "/console"
     if role is Role.FAMILY:
         return "/family"
+    if role is Role.INSTALLER:
+        return "/install"
     return "/welcome"
 
 

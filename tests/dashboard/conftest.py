@@ -24,6 +24,7 @@ from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from dashboard.provisioning_api import ProvisioningSettings
 from devices.clock import ManualClock
+from devices.payloads import CommandMessage, StatusMessage
 from devices.values import Event, Reading
 from ingest.sqlite_store import SQLiteStore
 from registry.broker_accounts import RegistryOnlyAccounts
@@ -63,6 +64,8 @@ class World:
     ids: dict[str, int] = field(default_factory=dict)
     ready: list[bool] = field(default_factory=lambda: [True])
     store: SQLiteStore | None = None
+    statuses: dict[str, StatusMessage] = field(default_factory=dict)  # retained gateway status
+    commands: list[tuple[str, CommandMessage]] = field(default_factory=list)  # sent downlink
 
     async def readings(
         self, gateway: str, device: str, measurement: str, *points: tuple[datetime, float]
@@ -123,6 +126,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -
                 )
             ids[f"station_{code}"] = station.id
             ids[f"resident_{code}"] = person.id
+            ids[f"home_{code}"] = home.id
         users = {
             "admin": (Role.ADMIN, None),
             "staff_a": (Role.STAFF, ids["station_a"]),
@@ -156,6 +160,12 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     feed = AlertFeed()
     ready = [True]
     store = await SQLiteStore.open(tmp_path / "timeseries.sqlite")
+    statuses: dict[str, StatusMessage] = {}
+    commands: list[tuple[str, CommandMessage]] = []
+
+    async def send_command(gateway: str, command: CommandMessage) -> None:
+        commands.append((gateway, command))
+
     ctx = DashboardContext(
         sessions=sessions,
         alerts=AlertService(sessions, feed, clock),
@@ -164,11 +174,13 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         secret_key="test-secret-key-0123456789",
         clock=clock,
         store=store,
+        gateway_status=lambda: statuses,
+        send_command=send_command,
     )
     ids = await seed(sessions, clock)
     app = create_app(ctx)
     app.state.provisioning = ProvisioningSettings(BROKER_URL, None, RegistryOnlyAccounts())
-    yield World(app, ctx, clock, sessions, ids, ready, store)
+    yield World(app, ctx, clock, sessions, ids, ready, store, statuses, commands)
     await store.close()
     await engine.dispose()
 

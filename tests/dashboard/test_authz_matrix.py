@@ -61,6 +61,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/family/alerts/{alert_id}/rating"): Rule(FAMILY, objects=True),
     ("POST", "/api/v1/provisioning/gateways"): Rule(INSTALLERS),
     ("POST", "/api/v1/provisioning/claim"): Rule(None),  # the one-time claim code is the credential
+    ("GET", "/install"): Rule(INSTALLERS),
+    ("POST", "/install/homes"): Rule(INSTALLERS),
+    ("GET", "/install/homes/{home_id}"): Rule(INSTALLERS),
+    ("GET", "/install/homes/{home_id}/live"): Rule(INSTALLERS),
+    ("POST", "/install/homes/{home_id}/gateways"): Rule(INSTALLERS),
+    ("POST", "/install/homes/{home_id}/devices"): Rule(INSTALLERS),
+    ("POST", "/install/homes/{home_id}/test-alarm"): Rule(INSTALLERS),
 }
 BODIES = {
     "/api/v1/alerts/{alert_id}/resolve": {"outcome": "test", "note": ""},
@@ -96,8 +103,16 @@ async def test_matrix(world: World, client: httpx.AsyncClient, username: str) ->
     own_alert = await world.raise_alert("gw-a", "call_button")
     other_alert = await world.raise_alert("gw-b", "call_button")
     targets = {
-        "own": {"alert_id": own_alert.id, "resident_id": world.ids["resident_a"]},
-        "other": {"alert_id": other_alert.id, "resident_id": world.ids["resident_b"]},
+        "own": {
+            "alert_id": own_alert.id,
+            "resident_id": world.ids["resident_a"],
+            "home_id": world.ids["home_a"],
+        },
+        "other": {
+            "alert_id": other_alert.id,
+            "resident_id": world.ids["resident_b"],
+            "home_id": world.ids["home_b"],
+        },
     }
     bearer = await token_for(client, username)
     await login(client, username)

@@ -34,7 +34,7 @@ async def test_anonymous_pages_redirect_to_login(client: httpx.AsyncClient) -> N
         ("admin", "/console"),
         ("manager_a", "/console"),
         ("family_a", "/family"),
-        ("installer", "/welcome"),
+        ("installer", "/install"),
     ],
 )
 async def test_root_redirects_by_role(client: httpx.AsyncClient, username: str, home: str) -> None:
