@@ -15,7 +15,7 @@ from devices.clock import Clock
 from devices.codec import encode
 from devices.payloads import CommandKind, EventKind, EventMessage, ReadingIn, ReadingsMessage
 from devices.topics import Channel
-from gateway.adapters.base import DeviceAdapter, DeviceData
+from gateway.adapters.base import DeviceAdapter, DeviceData, PairingAdapter
 from gateway.config import GatewayConfig
 from gateway.fall_detection.model import FallModel, load_model
 from gateway.health import HealthReporter
@@ -129,6 +129,18 @@ class Agent:
                     {"command": command.id},
                 )
                 await self.store(Output((), (event,)), now)
+            elif command.kind is CommandKind.PAIR_DEVICE and isinstance(
+                self.adapter, PairingAdapter
+            ):
+                try:
+                    await self.adapter.pair(dict(command.args))
+                except (ValueError, RuntimeError) as err:  # a bad command or no bus: say so
+                    log.warning(
+                        "gateway.pair_failed gw=%s id=%s error=%s",
+                        self.config.gateway_id,
+                        command.id,
+                        err,
+                    )
             else:
                 log.warning(
                     "gateway.command_unsupported gw=%s id=%s kind=%s",

@@ -69,6 +69,9 @@ class EdgePipeline:
             blocks = [b for b in data.accel if b.device == device]
             presses = sorted((p for p in data.presses if p.device == device), key=lambda p: p.time)
             events += self._wearable(device, blocks, presses)
+        events += [
+            NewEvent(new_event_id(), e.kind, e.device, e.time, dict(e.data)) for e in data.events
+        ]
         batches: list[tuple[ReadingIn, ...]] = []
         for r in data.readings:
             if not self._pending:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from devices.payloads import EventKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +38,23 @@ class ButtonPress:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """An event a device decided by itself (e.g. a radar's confirmed fall); goes out as it is."""
+
+    device: str
+    kind: EventKind
+    time: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceData:
     """What the devices reported since the adapter was last read."""
 
     readings: tuple[DeviceReading, ...] = ()
     accel: tuple[AccelBlock, ...] = ()
     presses: tuple[ButtonPress, ...] = ()
+    events: tuple[DeviceEvent, ...] = ()
 
 
 class DeviceAdapter(Protocol):
@@ -49,4 +62,13 @@ class DeviceAdapter(Protocol):
 
     async def read(self) -> DeviceData:
         """Wait until the devices report something, and return it."""
+        ...
+
+
+@runtime_checkable
+class PairingAdapter(DeviceAdapter, Protocol):
+    """An adapter that can adopt a new device when the platform says ``pair_device``."""
+
+    async def pair(self, args: dict[str, Any]) -> object:
+        """Open the network for joining and adopt the device ``args`` names."""
         ...
