@@ -5,8 +5,9 @@ sender claims due rows (``sending``), hands each to its channel through apprise 
 a thread) and records the outcome: ``sent``, or another try later with capped, jittered backoff;
 after ``TRIES_PER_CHANNEL`` failures it falls back to the contact's next URL, and after the last
 one the delivery is ``failed``. Rows found ``sending`` at start were in flight when the process
-died; they are tried again (at least once beats at most once for an alarm; the body carries the
-idempotency key so a receiver can tell).
+died: the channel may or may not have them. They become ``unknown`` and are not sent again (no
+message twice); a loss is covered by the escalation itself, whose reminders and next tiers keep
+coming until someone acknowledges. Each body carries its idempotency key (alert:tier:attempt).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # every channel of the contact failed
     CANCELLED = "cancelled"  # the alert was acknowledged before it went out
     MUTED = "muted"  # the person does not want this kind (never for high priority)
+    UNKNOWN = "unknown"  # in flight when the sender died; not sent again
 
 
 class NotifyError(AlertError):
@@ -138,11 +140,11 @@ class DeliverySender:
             result = await session.execute(
                 update(Delivery)
                 .where(Delivery.status == DeliveryStatus.SENDING.value)
-                .values(status=DeliveryStatus.PENDING.value)
+                .values(status=DeliveryStatus.UNKNOWN.value, last_error="in flight at a crash")
             )
         count = getattr(result, "rowcount", 0)
         if count:
-            log.warning("outbox_recovered_in_flight count=%d", count)
+            log.warning("outbox_in_flight_at_crash count=%d status=unknown", count)
 
     async def send_due(self) -> datetime | None:
         """Send every due delivery once; returns when the next pending one is due."""
