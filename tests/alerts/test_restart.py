@@ -116,9 +116,10 @@ async def test_sigkill_mid_escalation_resumes_without_duplicates(
         family = await inbox.next(wait_s=20)
         assert family.to == "son@example.org"
         second.proc.terminate()
-    refs = [
-        (r.to, REF.search(r.body).group(1) if REF.search(r.body) else r.body) for r in inbox.all
-    ]
+    refs = []
+    for received in inbox.all:
+        found = REF.search(received.body)
+        refs.append((received.to, found.group(1) if found else received.body))
     assert len(refs) == len(set(refs)), refs  # nothing sent twice
     assert [to for to, _ in refs[:3]] == ["duty@example.org", "manager", "son@example.org"]
     assert [ref.split(":", 1)[1] for _, ref in refs[:3]] == ["1:0", "2:0", "3:0"]
