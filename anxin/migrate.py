@@ -19,6 +19,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "alerts.models",
     "dashboard.ratings",
     "registry.provisioning",
+    "dashboard.org",
+    "dashboard.shift",
 )
 
 

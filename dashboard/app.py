@@ -11,7 +11,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from alerts.errors import AlertStoreError
-from dashboard import api, board, family, i18n, install, pages, provisioning_api
+from dashboard import (
+    api,
+    board,
+    family,
+    i18n,
+    install,
+    pages,
+    provisioning_api,
+    report,
+    shift,
+)
 from dashboard.context import DashboardContext
 from dashboard.deps import get_lang
 from dashboard.errors import LoginRequiredError, PageForbiddenError, PageNotFoundError
@@ -43,6 +53,8 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.include_router(family.router)
     app.include_router(provisioning_api.router)
     app.include_router(install.router)
+    app.include_router(shift.router)
+    app.include_router(report.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})

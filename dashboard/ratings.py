@@ -82,5 +82,5 @@ async def rating_counts(session: AsyncSession, alert_ids: Collection[int]) -> di
             .where(AlertRating.alert_id.in_(alert_ids))
             .group_by(AlertRating.rating)
         )
-        counts.update({rating: int(n) for rating, n in rows.tuples()})
+        counts.update({rating: int(n) for rating, n in rows})
     return counts

@@ -21,6 +21,7 @@ HEALTH = ALL - {"installer"}
 STAFF = frozenset({"admin", "manager_a", "staff_a"})
 FAMILY = frozenset({"family_a"})
 INSTALLERS = frozenset({"admin", "installer"})
+MANAGERS = frozenset({"admin", "manager_a"})
 DENIED = {401, 403, 404}
 
 
@@ -61,6 +62,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/family/alerts/{alert_id}/rating"): Rule(FAMILY, objects=True),
     ("POST", "/api/v1/provisioning/gateways"): Rule(INSTALLERS),
     ("POST", "/api/v1/provisioning/claim"): Rule(None),  # the one-time claim code is the credential
+    ("GET", "/handover"): Rule(STAFF),
+    ("POST", "/handover/notes"): Rule(STAFF),
+    ("GET", "/reports/weekly"): Rule(MANAGERS),
     ("GET", "/install"): Rule(INSTALLERS),
     ("POST", "/install/homes"): Rule(INSTALLERS),
     ("GET", "/install/homes/{home_id}"): Rule(INSTALLERS),

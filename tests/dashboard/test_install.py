@@ -117,7 +117,7 @@ async def test_installer_pages_show_no_health_data(world: World, client: httpx.A
         assert "heart_rate" not in text
         assert "bpm" not in text
         assert f"/alerts/{alert.id}" not in text
-    for path in ("/console", "/residents", f"/residents/{world.ids['resident_a']}"):
+    for path in ("/console", "/residents", f"/residents/{world.ids['resident_a']}", "/handover"):
         response = await client.get(path, follow_redirects=False)
         assert response.status_code == 403, path
 
