@@ -57,6 +57,10 @@ def add_commands(subparsers: Any) -> None:
     bi.add_argument("--window", type=int, default=2, help="unacked messages per gateway")
     bi.add_argument("--no-limits", action="store_true", help="skip the physical-limit runs")
     bi.set_defaults(handler=_run_bench_ingest)
+    bd = which.add_parser("delivery", help="kills broker and ingest, drains a 24 h outage")
+    bd.add_argument("--backlog", type=int, default=1_000_000, help="readings of the outage")
+    bd.add_argument("--events", type=int, default=20, help="events buffered in the outage")
+    bd.set_defaults(handler=_run_bench_delivery)
     bq = which.add_parser("queries", help="named queries on a month of data from many homes")
     bq.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
     bq.add_argument("--homes", type=int, default=1_000)
@@ -88,6 +92,16 @@ def _run_bench_ingest(args: argparse.Namespace) -> int:
     figures = asyncio.run(run_bench(config))
     sys.stdout.write(json.dumps(figures) + "\n")
     return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
+
+
+def _run_bench_delivery(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from anxin.bench.delivery import DeliveryConfig, run_delivery
+
+    figures = asyncio.run(run_delivery(DeliveryConfig(backlog=args.backlog, events=args.events)))
+    sys.stdout.write(json.dumps(asdict(figures)) + "\n")
+    return 0 if figures.lost == 0 and figures.duplicated == 0 else 1
 
 
 def _run_bench_queries(args: argparse.Namespace) -> int:

@@ -110,12 +110,15 @@ class SkewTracker:
 
 
 def suspicious(times: Sequence[datetime], sent_at: datetime, received_at: datetime) -> bool:
-    """Cheap test for the hot path: could any of these times need re-stamping or quarantine?"""
+    """Cheap test for the hot path: would ``judge`` (without a skew) refuse any of these times?"""
     if not times:
         return False
     lo, hi = min(times), max(times)
     limit = timedelta(seconds=PLAUSIBLE_S)
-    return lo < received_at - limit or hi > received_at + limit or sent_at > received_at + limit
+    if received_at - limit <= lo and hi <= received_at + limit:
+        return False
+    delayed = sent_at <= received_at + limit
+    return not (delayed and sent_at - limit <= lo and hi <= sent_at + limit)
 
 
 def judge(
