@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from alerts.errors import AlertStoreError
 from dashboard import (
+    admin,
     api,
     board,
     family,
@@ -55,6 +56,7 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.include_router(install.router)
     app.include_router(shift.router)
     app.include_router(report.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.audit import AuditLog
 from alerts.feed import AlertFeed
 from alerts.service import AlertService, Outcome
 from alerts.views import AlertView
@@ -176,6 +177,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         store=store,
         gateway_status=lambda: statuses,
         send_command=send_command,
+        audit=AuditLog(sessions, clock),
     )
     ids = await seed(sessions, clock)
     app = create_app(ctx)

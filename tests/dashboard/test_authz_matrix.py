@@ -22,6 +22,7 @@ STAFF = frozenset({"admin", "manager_a", "staff_a"})
 FAMILY = frozenset({"family_a"})
 INSTALLERS = frozenset({"admin", "installer"})
 MANAGERS = frozenset({"admin", "manager_a"})
+ADMIN = frozenset({"admin"})
 DENIED = {401, 403, 404}
 
 
@@ -65,6 +66,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/handover"): Rule(STAFF),
     ("POST", "/handover/notes"): Rule(STAFF),
     ("GET", "/reports/weekly"): Rule(MANAGERS),
+    ("GET", "/admin"): Rule(ADMIN),
+    ("POST", "/admin/org"): Rule(ADMIN),
+    ("POST", "/admin/org/place"): Rule(ADMIN),
+    ("POST", "/admin/stations"): Rule(ADMIN),
+    ("POST", "/admin/users"): Rule(ADMIN),
+    ("POST", "/admin/links"): Rule(ADMIN),
+    ("GET", "/admin/audit"): Rule(ADMIN),
     ("GET", "/install"): Rule(INSTALLERS),
     ("POST", "/install/homes"): Rule(INSTALLERS),
     ("GET", "/install/homes/{home_id}"): Rule(INSTALLERS),

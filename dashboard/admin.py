@@ -1,0 +1,230 @@
+"""Admin pages: organisation tree, stations, users and roles, resident–family links, audit log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Form, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from dashboard import i18n, org
+from dashboard.deps import MAX_ID, AdminForm, AdminUser, Ctx, PageZone, Session, Templates
+from dashboard.pages import page_context
+from dashboard.rows import local_time
+from registry.errors import RegistryError
+from registry.models import FamilyLink, Resident, Role, Station, User
+from registry.people import create_user, link_family
+from registry.repository import create_station
+
+log = logging.getLogger(__name__)
+
+ERRORS = ("conflict", "org", "timezone")  # ?error= keys the admin page explains
+AUDIT_PAGE = 100
+PASSWORD_MIN = 10
+
+router = APIRouter(include_in_schema=False)
+FormId = Annotated[int, Form(ge=1, le=MAX_ID)]
+
+
+def _back(error: str = "", anchor: str = "") -> RedirectResponse:
+    query = f"?error={error}" if error in ERRORS else ""
+    return RedirectResponse(f"/admin{query}{anchor}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_page(
+    request: Request,
+    caller: AdminUser,
+    session: Session,
+    templates: Templates,
+    error: str = "",
+) -> Response:
+    """Everything an administrator keeps up to date, on one page."""
+    stations = list(await session.scalars(select(Station).order_by(Station.name)))
+    users = list(await session.scalars(select(User).order_by(User.role, User.username)))
+    people = list(await session.scalars(select(Resident).order_by(Resident.name)))
+    links = (
+        await session.execute(
+            select(FamilyLink, User.username, Resident.name)
+            .join(User, User.id == FamilyLink.user_id)
+            .join(Resident, Resident.id == FamilyLink.resident_id)
+            .order_by(Resident.name, User.username)
+        )
+    ).all()
+    return templates.TemplateResponse(
+        request,
+        "admin.html",
+        page_context(
+            request,
+            caller.lang,
+            user=caller.user,
+            csrf=caller.csrf,
+            error=i18n.translate(caller.lang, f"admin.error.{error}") if error in ERRORS else "",
+            tree=await org.tree(session),
+            levels=[level.value for level in org.Level],
+            stations=stations,
+            station_names={s.id: s.name for s in stations},
+            users=users,
+            roles=[role.value for role in Role],
+            families=[u for u in users if u.role == Role.FAMILY.value],
+            residents=people,
+            links=[(link.relation, username, name) for link, username, name in links],
+        ),
+    )
+
+
+@router.post("/admin/org")
+async def add_org_unit(
+    caller: AdminForm,
+    session: Session,
+    level: Annotated[org.Level, Form()],
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    parent_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Add a city, district or street."""
+    try:
+        await org.add_unit(session, level, name.strip(), parent_id)
+    except org.OrgError:
+        return _back("org", "#tree")
+    await session.commit()
+    log.info("admin.org_unit_added level=%s by=%s", level, caller.user.username)
+    return _back(anchor="#tree")
+
+
+@router.post("/admin/org/place")
+async def place_station(
+    caller: AdminForm, session: Session, station_id: FormId, street_id: FormId
+) -> Response:
+    """Put a station under a street."""
+    try:
+        await org.place_station(session, station_id, street_id)
+    except org.OrgError:
+        return _back("org", "#tree")
+    await session.commit()
+    log.info("admin.station_placed station_id=%d by=%s", station_id, caller.user.username)
+    return _back(anchor="#tree")
+
+
+@router.post("/admin/stations")
+async def add_station(
+    caller: AdminForm,
+    session: Session,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    code: Annotated[str, Form(min_length=1, max_length=64)],
+    timezone: Annotated[str, Form(max_length=64)] = "Asia/Shanghai",
+) -> Response:
+    """Add a care station."""
+    if timezone not in available_timezones():
+        return _back("timezone", "#stations")
+    try:
+        await create_station(session, name=name.strip(), code=code.strip(), timezone=timezone)
+    except RegistryError:
+        return _back("conflict", "#stations")
+    await session.commit()
+    log.info("admin.station_added code=%s by=%s", code, caller.user.username)
+    return _back(anchor="#stations")
+
+
+@router.post("/admin/users")
+async def add_user(
+    caller: AdminForm,
+    session: Session,
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=PASSWORD_MIN, max_length=256)],
+    role: Annotated[Role, Form()],
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    station_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Add a person with a role (staff and managers belong to a station)."""
+    try:
+        await create_user(
+            session,
+            username=username.strip(),
+            password=password,
+            role=role,
+            station_id=station_id,
+            display_name=display_name.strip(),
+        )
+    except RegistryError:
+        return _back("conflict", "#users")
+    await session.commit()
+    log.info("admin.user_added username=%s role=%s by=%s", username, role, caller.user.username)
+    return _back(anchor="#users")
+
+
+@router.post("/admin/links")
+async def add_link(
+    caller: AdminForm,
+    session: Session,
+    user_id: FormId,
+    resident_id: FormId,
+    relation: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Let a family member see a resident."""
+    try:
+        await link_family(
+            session, user_id=user_id, resident_id=resident_id, relation=relation.strip()
+        )
+    except RegistryError:
+        return _back("conflict", "#links")
+    await session.commit()
+    log.info(
+        "admin.family_linked user_id=%d resident_id=%d by=%s",
+        user_id,
+        resident_id,
+        caller.user.username,
+    )
+    return _back(anchor="#links")
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+async def audit_log(
+    request: Request,
+    caller: AdminUser,
+    ctx: Ctx,
+    zone: PageZone,
+    templates: Templates,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    subject: str = "",
+    verify: bool = False,
+) -> Response:
+    """The audit log, a page at a time, with the chain check on request."""
+    entries: list[dict[str, Any]] = []
+    checked = None
+    if ctx.audit is not None:
+        rows = await ctx.audit.entries(
+            subject=subject or None, after_seq=max(0, after), limit=AUDIT_PAGE
+        )
+        entries = [
+            {
+                "seq": e.seq,
+                "at": local_time(e.at, zone),
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "data": dict(e.data),
+                "hash": e.hash[:12],
+            }
+            for e in rows
+        ]
+        if verify:
+            checked = await ctx.audit.verify()
+    return templates.TemplateResponse(
+        request,
+        "audit.html",
+        page_context(
+            request,
+            caller.lang,
+            user=caller.user,
+            csrf=caller.csrf,
+            connected=ctx.audit is not None,
+            entries=entries,
+            subject=subject,
+            after=after,
+            next_after=entries[-1]["seq"] if len(entries) == AUDIT_PAGE else None,
+            checked=checked,
+        ),
+    )
