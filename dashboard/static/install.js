@@ -34,6 +34,8 @@
       cell(tr, d.seen || "—");
       body.appendChild(tr);
     }
+    const sent = document.getElementById("test-sent");
+    if (sent && data.tests.length > 0) sent.hidden = true;
     const tests = document.getElementById("test-results");
     tests.replaceChildren();
     for (const t of data.tests) {

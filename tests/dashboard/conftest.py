@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
 from collections.abc import AsyncIterator
@@ -216,13 +217,13 @@ class _Server(uvicorn.Server):
         self.ready.set()
 
 
-@pytest.fixture
-async def served(world: World) -> AsyncIterator[str]:
-    """The app served by uvicorn on a free loopback port; yields its base URL."""
+@contextlib.asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(world.app, log_config=None, lifespan="off", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, log_config=None, lifespan="off", timeout_graceful_shutdown=2)
     server = _Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     ready = asyncio.create_task(server.ready.wait())
@@ -234,6 +235,13 @@ async def served(world: World) -> AsyncIterator[str]:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
         sock.close()
+
+
+@pytest.fixture
+async def served(world: World) -> AsyncIterator[str]:
+    """The world's app served by uvicorn on a free loopback port; yields its base URL."""
+    async with serve(world.app) as base:
+        yield base
 
 
 async def live_a_morning(world: World) -> None:
