@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
+from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.routine.monitor import RoutineMonitor
+from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
 from anxin import migrate
 from anxin.broker import embedded_broker
@@ -232,6 +234,14 @@ async def run(settings: Settings) -> int:
                 username="anxin-alerts",
                 password=password,
             )
+            sender = DeliverySender(sessions, AppriseNotifier(), clock)
+            scheduler = EscalationScheduler(
+                sessions,
+                feed,
+                clock,
+                sender.wake,
+                link_base=f"http://{settings.host}:{settings.port}",
+            )
             monitor = RoutineMonitor(alerts, sessions, store, clock, INACTIVITY_CHECK_S)
             server = _EmbeddedServer(
                 uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
@@ -271,6 +281,8 @@ async def run(settings: Settings) -> int:
                     ),
                     tg.create_task(server.serve(), name="http"),
                     tg.create_task(_retention(store, clock), name="retention"),
+                    tg.create_task(scheduler.run(), name="escalation"),
+                    tg.create_task(sender.run(), name="notifications"),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from anxin.config import Settings
 from anxin.credentials import demo_gateway_password
 from devices.clock import Clock, ScaledClock
-from devices.simulator import NO_INCIDENTS, IncidentKind, IncidentRates, SimulatedHome
+from devices.simulator import (
+    NO_INCIDENTS,
+    IncidentKind,
+    IncidentRates,
+    SimReading,
+    SimulatedHome,
+)
 from devices.values import Reading
 from gateway.adapters.simulator import SimulatorAdapter
 from gateway.app import run_gateway
@@ -29,7 +36,9 @@ HEARTBEAT_REAL_S = 10.0
 
 
 HISTORY_DAYS = 14  # simulated days of normal life written before the demo starts
-HISTORY_BATCH = 20_000
+HISTORY_BATCH = 2_000  # small batches: the event loop (MQTT, HTTP) must stay responsive meanwhile
+HISTORY_VITALS_EVERY = timedelta(minutes=10)  # past vitals thinned: trends need no per-minute data
+VITALS = frozenset({"heart_rate", "spo2", "steps"})
 
 
 async def backfill_history(
@@ -53,10 +62,11 @@ async def backfill_history(
         out = await asyncio.to_thread(home.step, until)
         readings = [
             Reading(gw.gateway_id, r.device, r.measurement, r.value, r.time, r.time)
-            for r in out.readings
+            for r in _thin_vitals(out.readings)
         ]
         for i in range(0, len(readings), HISTORY_BATCH):
             await store.write_readings(readings[i : i + HISTORY_BATCH])
+            await asyncio.sleep(0)  # let live traffic through between batches
         written += len(readings)
     log.info(
         "demo_history_written homes=%d days=%d readings=%d",
@@ -65,6 +75,20 @@ async def backfill_history(
         written,
     )
     return written
+
+
+def _thin_vitals(readings: Sequence[SimReading]) -> list[SimReading]:
+    """Every activity reading, but vitals only one per HISTORY_VITALS_EVERY per measurement."""
+    kept: list[SimReading] = []
+    last: dict[str, datetime] = {}
+    for r in readings:
+        if r.measurement in VITALS:
+            previous = last.get(r.measurement)
+            if previous is not None and r.time - previous < HISTORY_VITALS_EVERY:
+                continue
+            last[r.measurement] = r.time
+        kept.append(r)
+    return kept
 
 
 def demo_clock(data_dir: Path, speed: float) -> ScaledClock:
@@ -95,9 +119,14 @@ async def run_demo_gateways(
         for gw in fleet.gateways:
             home = SimulatedHome(gw.number + settings.seed * 100_000, start, DEMO_RATES)
             if gw.number == 1:
-                # a demo should not wait for chance: home 1 falls soon after start (simulated time)
+                # a demo should not wait for chance: home 1 falls soon after start (simulated
+                # time; if the resident is in bed or out then, when next up and about) ...
                 first_fall = start + timedelta(minutes=settings.first_fall_after_min)
                 home.force_incident(IncidentKind.FALL, first_fall)
+            if gw.number == len(fleet.gateways):
+                # ... and the last home's resident presses the call button about then
+                call_at = start + timedelta(minutes=settings.first_fall_after_min + 1)
+                home.force_incident(IncidentKind.CALL_BUTTON, call_at)
             config = GatewayConfig(
                 gateway_id=gw.gateway_id,
                 broker_host=settings.host,

@@ -35,6 +35,7 @@ class Activity(StrEnum):
 
 
 IN_BED = frozenset({Activity.SLEEP, Activity.LIE_IN})
+UPRIGHT_SETTLE = timedelta(minutes=1)  # a fall moved to after getting up happens a minute later
 AWAKE_AT_HOME = frozenset(
     {Activity.TOILET, Activity.WASH, Activity.COOK, Activity.EAT, Activity.TV, Activity.IDLE}
 )
@@ -282,6 +283,15 @@ def segment_at(segments: tuple[Segment, ...], t: datetime) -> Segment:
     return segments[lo]
 
 
+def _next_upright(segments: tuple[Segment, ...], t: datetime) -> datetime:
+    """``t`` if the resident is up and about at home then, else the start of the next such time."""
+    for segment in segments:
+        if segment.end <= t or segment.activity not in AWAKE_AT_HOME:
+            continue
+        return max(t, segment.start + UPRIGHT_SETTLE)
+    return t  # no upright time left in this day plan: keep the drawn time
+
+
 def with_incident(plan: DayPlan, incident: Incident, rng: random.Random) -> DayPlan:
     """Lay ``incident`` over ``plan``: a fall puts the resident on the floor, a call presses the button."""
     t = incident.time
@@ -293,6 +303,10 @@ def with_incident(plan: DayPlan, incident: Incident, rng: random.Random) -> DayP
             segments, t, t + timedelta(hours=rng.uniform(3, 5)), Activity.LIE_IN, "bedroom"
         )
     else:
+        # people fall while up and about: a fall drawn while in bed, out or already on the
+        # floor happens when they are next up and about at home
+        t = _next_upright(segments, t)
+        incident = Incident(incident.kind, t, incident.cancelled)
         room = segment_at(segments, t).room or "living_room"
         if incident.cancelled:
             down = timedelta(seconds=rng.uniform(10, 20))

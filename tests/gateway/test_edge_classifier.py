@@ -23,6 +23,12 @@ def model() -> FallModel:
     return load_model(SHIPPED_MODEL_PATH)
 
 
+def forced_fall_time(home: SimulatedHome, start: datetime) -> datetime:
+    """When the forced fall happens: a resident in bed or out then falls when next up."""
+    plan = home.plan(start.astimezone(home.tz).date())
+    return next(i.time for i in plan.incidents if i.kind is IncidentKind.FALL)
+
+
 def run_home(home: SimulatedHome, pipeline: EdgePipeline, until: datetime) -> list[NewEvent]:
     """Step ``home`` like ``SimulatorAdapter`` does, through ``pipeline``; collect its events."""
     events: list[NewEvent] = []
@@ -47,8 +53,8 @@ def test_a_forced_fall_in_a_simulated_home_becomes_a_fall_event(
 ) -> None:
     start = DAY0 + timedelta(hours=10)
     home = SimulatedHome(seed, start, NO_INCIDENTS)
-    fall_at = start + timedelta(minutes=3)
-    home.force_incident(IncidentKind.FALL, fall_at)
+    home.force_incident(IncidentKind.FALL, start + timedelta(minutes=3))
+    fall_at = forced_fall_time(home, start)
     pipeline = EdgePipeline(500, 5.0, cancel_window_s=30.0, model=model)
     events = run_home(home, pipeline, fall_at + timedelta(minutes=2))
     falls = [e for e in events if e.kind in (EventKind.PRE_ALERT, EventKind.FALL)]
@@ -64,8 +70,8 @@ def test_a_forced_fall_in_a_simulated_home_becomes_a_fall_event(
 def test_a_fall_the_resident_cancels_is_a_cancel_not_a_fall(model: FallModel) -> None:
     start = DAY0 + timedelta(hours=10)
     home = SimulatedHome(1, start, NO_INCIDENTS)
-    fall_at = start + timedelta(minutes=3)
-    home.force_incident(IncidentKind.FALL, fall_at, cancelled=True)
+    home.force_incident(IncidentKind.FALL, start + timedelta(minutes=3), cancelled=True)
+    fall_at = forced_fall_time(home, start)
     pipeline = EdgePipeline(500, 5.0, cancel_window_s=30.0, model=model)
     events = run_home(home, pipeline, fall_at + timedelta(minutes=2))
     kinds = [e.kind for e in events if e.kind is not EventKind.CALL_BUTTON]

@@ -25,8 +25,12 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def late_fall_platform(tmp_path: Path) -> Iterator[Platform]:
-    """One home whose resident falls 3 simulated hours (18 real seconds) after start."""
-    p = make_platform(tmp_path, homes=1, speed=600)
+    """One home whose resident falls 3 simulated hours (9 real seconds) after start.
+
+    If the resident is in bed or out then, the fall happens when next up and about: the
+    timeout covers a night's sleep at this speed.
+    """
+    p = make_platform(tmp_path, homes=1, speed=1200)
     p.argv += ["--first-fall-after", "180"]
     p.start()
     yield p
@@ -55,7 +59,7 @@ async def test_simulated_fall_appears_live_and_is_acknowledged(
         row = page.locator(
             "tr[id^='alert-']", has=page.locator(".kind", has_text=re.compile(r"^Fall"))
         ).first
-        await expect(row).to_be_visible(timeout=60_000)
+        await expect(row).to_be_visible(timeout=90_000)
         assert loads == [], "the alert must arrive without a page reload"
         await row.locator("button.ack").click()
         await expect(row.locator(".state-label")).to_have_text("Acknowledged")
