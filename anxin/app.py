@@ -15,6 +15,7 @@ import uvicorn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.outbox import AppriseNotifier, DeliverySender
@@ -23,6 +24,7 @@ from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
 from anxin import migrate
 from anxin.broker import embedded_broker
+from anxin.commands import CommandPublisher
 from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
 from anxin.demo import backfill_history, demo_clock, run_demo_gateways, save_demo_clock
@@ -66,6 +68,36 @@ class KnownGateways:
             known = await is_known_gateway(session, gateway_id)
         self._cache[gateway_id] = (known, now)
         return known
+
+
+class ClockSkewAlarms:
+    """Ingest's clock-skew hook -> the technical alarm "clock wrong at gateway X" (owned tasks)."""
+
+    def __init__(self, alerts: AlertService, clock: Clock) -> None:
+        self._alerts = alerts
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, gateway_id: str, offset_s: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._raise(gateway_id, offset_s))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("clock_alarm_failed", exc_info=task.exception())
+
+    async def _raise(self, gateway_id: str, offset_s: float) -> None:
+        day = self._clock.now().date().isoformat()
+        await self._alerts.raise_condition(
+            kind="clock_wrong",
+            gateway_id=gateway_id,
+            resident_id=None,
+            fingerprint=f"clock_wrong:{gateway_id}:{day}",
+            summary=f"clock wrong at gateway {gateway_id}: {offset_s:+.1f} s",
+            priority="technical",
+        )
 
 
 async def _routine(
@@ -211,6 +243,8 @@ async def run(settings: Settings) -> int:
         async with embedded_broker(
             settings.host, settings.mqtt_port, logins.verify, list(SERVICE_USERS)
         ):
+            feed = AlertFeed()
+            alerts = AlertService(sessions, feed, clock)
             ingest = Ingest(
                 broker_host=settings.host,
                 broker_port=settings.mqtt_port,
@@ -222,9 +256,8 @@ async def run(settings: Settings) -> int:
                 password=password,
                 client_id="anxin-ingest",
                 metrics=metrics,
+                on_clock_skew=ClockSkewAlarms(alerts, clock),
             )
-            feed = AlertFeed()
-            alerts = AlertService(sessions, feed, clock)
             engine = AlertEngine(
                 alerts,
                 sessions,
@@ -234,6 +267,10 @@ async def run(settings: Settings) -> int:
                 username="anxin-alerts",
                 password=password,
             )
+            commands = CommandPublisher(
+                settings.host, settings.mqtt_port, "anxin-platform", password
+            )
+            audit = AuditLog(sessions, clock)
             sender = DeliverySender(sessions, AppriseNotifier(), clock)
             scheduler = EscalationScheduler(
                 sessions,
@@ -262,6 +299,9 @@ async def run(settings: Settings) -> int:
                     secret_key=secret,
                     clock=clock,
                     store=store,
+                    gateway_status=lambda: ingest.gateway_status,
+                    send_command=commands.send,
+                    audit=audit,
                 )
             )
             app.mount("/metrics", metrics_app(metrics))
