@@ -68,7 +68,7 @@ async def issue_token(
     auth: Auth,
 ) -> TokenOut:
     """OAuth2 password flow: a bearer token for the API."""
-    now = ctx.clock.now()
+    now = ctx.auth_clock.now()
     try:
         user = await auth.authenticate(
             session, form.username, form.password, client_address(request), now
@@ -123,7 +123,7 @@ async def stream_alerts(
     request: Request, scope: CallerScope, ctx: Ctx, lang: Lang, zone: Zone, templates: Templates
 ) -> StreamingResponse:
     """Server-sent events: every change to an alert the caller may see, with a heartbeat."""
-    render = row_renderer(templates, lang, zone)
+    render = row_renderer(templates, lang, zone, ctx.clock.now)
     return StreamingResponse(
         alert_events(request, ctx.feed, scope, render),
         media_type=SSE_MEDIA_TYPE,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.feed import AlertFeed
 from alerts.service import AlertService
 from dashboard.audit import AuditTrail
-from devices.clock import Clock
+from devices.clock import Clock, SystemClock
 from devices.payloads import CommandMessage, StatusMessage
 from ingest.store import ReadingStore
 
@@ -28,6 +28,9 @@ class DashboardContext:
     is_ready: Callable[[], bool]
     secret_key: str
     clock: Clock
+    # credentials (tokens, session cookies, login lockouts) expire in real time, even when the
+    # demo runs the rest of the platform on a fast simulated clock
+    auth_clock: Clock = field(default_factory=SystemClock)
     secure_cookies: bool = False
     store: ReadingStore | None = None  # the time-series named queries; None: pages show no activity
     gateway_status: GatewayStatus | None = None  # None: the installer app shows "unknown"

@@ -93,7 +93,7 @@ async def get_caller(
     request: Request, ctx: Ctx, session: Session, token: Annotated[str | None, Depends(bearer)]
 ) -> Caller:
     """Identify the caller by bearer token or by session cookie (then unsafe methods need CSRF)."""
-    now = ctx.clock.now()
+    now = ctx.auth_clock.now()
     session_id: str | None = None
     try:
         if token is not None:
@@ -232,7 +232,7 @@ async def get_page_caller(request: Request, ctx: Ctx, session: Session, lang: La
     if not cookie:
         raise LoginRequiredError("no session")
     try:
-        claims = tokens.verify(ctx.secret_key, tokens.SESSION_PURPOSE, cookie, ctx.clock.now())
+        claims = tokens.verify(ctx.secret_key, tokens.SESSION_PURPOSE, cookie, ctx.auth_clock.now())
     except TokenError as err:
         raise LoginRequiredError(str(err)) from err
     user = await access.get_user(session, claims.user_id)

@@ -147,7 +147,7 @@ async def login(
         return _login_page(
             request, templates, ctx, lang, i18n.translate(lang, "login.csrf"), username, 400
         )
-    now = ctx.clock.now()
+    now = ctx.auth_clock.now()
     try:
         user = await auth.authenticate(session, username, password, client_address(request), now)
     except LoginLockedError as err:
@@ -177,7 +177,7 @@ async def logout(request: Request, ctx: Ctx, csrf: Annotated[str, Form()]) -> Re
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     try:
-        claims = tokens.verify(ctx.secret_key, tokens.SESSION_PURPOSE, cookie, ctx.clock.now())
+        claims = tokens.verify(ctx.secret_key, tokens.SESSION_PURPOSE, cookie, ctx.auth_clock.now())
     except TokenError:
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -199,11 +199,11 @@ async def console(
         views = await ctx.alerts.list(
             station_ids=None if scope.everything else scope.station_ids, states=CONSOLE_STATES
         )
-        render = row_renderer(templates, caller.lang, zone)
+        render = row_renderer(templates, caller.lang, zone, ctx.clock.now)
         rows = [render(view) for view in views if scope.allows_alert(view)]
     strings = {
         key: i18n.translate(caller.lang, key)
-        for key in ("console.live", "console.offline", "action.failed")
+        for key in ("console.live", "console.offline", "action.failed", "console.escalates")
     }
     strings.update({f"state.{s}": i18n.label(caller.lang, "state", s) for s in CONSOLE_STATES})
     return templates.TemplateResponse(

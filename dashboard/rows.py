@@ -48,8 +48,27 @@ def alert_row(alert: AlertView, lang: str, zone: ZoneInfo) -> dict[str, Any]:
     return row
 
 
+def escalation_fields(alert: AlertView, lang: str, now: datetime) -> dict[str, Any]:
+    """Seconds until the next escalation (open alerts) and each notification's state, as words."""
+    left = None
+    if alert.state == "open" and alert.next_escalation_at is not None:
+        left = max(0, int((alert.next_escalation_at - now).total_seconds()))
+    deliveries = [
+        {
+            "who": d.contact_name or i18n.label(lang, "audience", d.audience),
+            "status": d.status,
+            "status_label": i18n.label(lang, "delivery", d.status),
+        }
+        for d in alert.deliveries
+    ]
+    return {"escalates_in_s": left, "delivery_rows": deliveries}
+
+
 def row_renderer(
-    templates: Jinja2Templates, lang: str, zone: ZoneInfo
+    templates: Jinja2Templates,
+    lang: str,
+    zone: ZoneInfo,
+    now: Callable[[], datetime] | None = None,
 ) -> Callable[[AlertView], dict[str, Any]]:
     """A function giving an alert's row fields plus its console ``<tr>`` as ``html``."""
     template = templates.get_template("_alert_row.html")
@@ -57,6 +76,8 @@ def row_renderer(
 
     def render(alert: AlertView) -> dict[str, Any]:
         row = alert_row(alert, lang, zone)
+        if now is not None:
+            row.update(escalation_fields(alert, lang, now()))
         row["html"] = template.render(row=row, t=t, outcomes=OUTCOMES)
         return row
 

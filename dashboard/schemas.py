@@ -46,6 +46,19 @@ class MeOut(BaseModel):
         )
 
 
+class DeliveryOut(BaseModel):
+    """One notification of an alert and how far it got."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    contact_name: str
+    audience: str
+    tier: int
+    attempt: int
+    status: str
+    sent_at: datetime | None
+
+
 class AlertOut(BaseModel):
     """One alert as a caller sees it."""
 
@@ -68,6 +81,8 @@ class AlertOut(BaseModel):
     note: str
     evidence_count: int
     summary: str
+    next_escalation_at: datetime | None = None  # when the next tier or reminder goes out
+    deliveries: list[DeliveryOut] = Field(default_factory=list)
 
     @classmethod
     def of(cls, view: AlertView) -> AlertOut:

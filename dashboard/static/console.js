@@ -151,4 +151,20 @@
     const change = JSON.parse(event.data);
     apply(change.action, change.alert);
   });
+
+  // Countdown to the next escalation tier: the server says how many seconds were left when it
+  // rendered the row; the page counts down from when it first showed it.
+  function tick() {
+    const now = performance.now();
+    for (const el of document.querySelectorAll(".countdown")) {
+      if (!el.dataset.shownAt) el.dataset.shownAt = String(now);
+      const left = Math.max(0, Number(el.dataset.left) - (now - Number(el.dataset.shownAt)) / 1000);
+      const whole = Math.ceil(left);
+      const text = Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
+      el.textContent = strings["console.escalates"].replace("{time}", text);
+      el.classList.toggle("due", whole === 0);
+    }
+  }
+  tick();
+  window.setInterval(tick, 1000);
 })();

@@ -175,6 +175,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         is_ready=lambda: ready[0],
         secret_key="test-secret-key-0123456789",
         clock=clock,
+        auth_clock=clock,  # the tests move credential time too
         store=store,
         gateway_status=lambda: statuses,
         send_command=send_command,

@@ -58,6 +58,7 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI,
         is_ready=lambda: True,
         secret_key=SECRET,
         clock=clock,
+        auth_clock=clock,
     )
     token = tokens.issue(SECRET, tokens.API_PURPOSE, ids["admin"], START, timedelta(days=1))
     app = create_app(ctx)
