@@ -57,6 +57,11 @@ def add_commands(subparsers: Any) -> None:
     bi.add_argument("--window", type=int, default=2, help="unacked messages per gateway")
     bi.add_argument("--no-limits", action="store_true", help="skip the physical-limit runs")
     bi.set_defaults(handler=_run_bench_ingest)
+    bu = which.add_parser("up", help="anxin up --demo: seconds to /healthz and to the first alert")
+    bu.add_argument("--homes", type=int, default=20)
+    bu.add_argument("--speed", type=float, default=60.0)
+    bu.add_argument("--limit", type=float, default=300.0, help="give up after this many seconds")
+    bu.set_defaults(handler=_run_bench_up)
     bd = which.add_parser("delivery", help="kills broker and ingest, drains a 24 h outage")
     bd.add_argument("--backlog", type=int, default=1_000_000, help="readings of the outage")
     bd.add_argument("--events", type=int, default=20, help="events buffered in the outage")
@@ -92,6 +97,12 @@ def _run_bench_ingest(args: argparse.Namespace) -> int:
     figures = asyncio.run(run_bench(config))
     sys.stdout.write(json.dumps(figures) + "\n")
     return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
+
+
+def _run_bench_up(args: argparse.Namespace) -> int:
+    from anxin.bench.up import main
+
+    return main(args.homes, args.speed, args.limit)
 
 
 def _run_bench_delivery(args: argparse.Namespace) -> int:
