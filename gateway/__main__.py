@@ -1,4 +1,4 @@
-"""``anxin-gateway``: run one gateway agent (for now with a simulated home: ``--simulate``)."""
+"""``anxin-gateway``: run one gateway agent on a local zigbee2mqtt bus or a simulated home."""
 
 from __future__ import annotations
 
@@ -12,15 +12,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiomqtt
+
 from devices.clock import Clock, ScaledClock, SystemClock
 from devices.simulator.home import SimulatedHome
 from gateway.adapters.simulator import SimulatorAdapter
+from gateway.adapters.zigbee2mqtt import Zigbee2MqttAdapter
 from gateway.app import run_gateway
+from gateway.backoff import Backoff
 from gateway.config import GatewayConfig, broker_from_url, load_config
 from gateway.errors import ConfigError
 from gateway.provision import ProvisionError, provision
 
 log = logging.getLogger("gateway")
+
+BUS_RETRY_INITIAL_S = 1.0
+BUS_RETRY_CAP_S = 30.0  # zigbee2mqtt's broker restarts in seconds; don't hammer it meanwhile
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="where the outbox lives")
     p.add_argument("--config", type=Path, help="TOML file with GatewayConfig fields")
     p.add_argument("--simulate", action="store_true", help="read a simulated home")
+    p.add_argument(
+        "--zigbee2mqtt",
+        metavar="mqtt://host:port",
+        help="read the devices of a local zigbee2mqtt bus (its own MQTT broker in the home)",
+    )
     p.add_argument("--seed", type=int, dest="home_seed", help="the simulated home's seed")
     p.add_argument("--speed", type=float, help="simulated time runs X times real time")
     p.add_argument("--log-level", default="INFO")
@@ -40,20 +52,44 @@ def _parser() -> argparse.ArgumentParser:
 
 def config_from_args(argv: Sequence[str] | None = None) -> tuple[GatewayConfig, bool]:
     """The settings named by the command line, and whether to simulate."""
+    config, simulate, _bus = _config_and_source(argv)
+    return config, simulate
+
+
+def _config_and_source(
+    argv: Sequence[str] | None,
+) -> tuple[GatewayConfig, bool, tuple[str, int] | None]:
     args = _parser().parse_args(argv)
     overrides = broker_from_url(args.broker) if args.broker else {}
     for key in ("gateway_id", "username", "password", "data_dir", "home_seed", "speed"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
-    return load_config(args.config, **overrides), args.simulate
+    bus = None
+    if args.zigbee2mqtt:
+        local = broker_from_url(args.zigbee2mqtt)
+        bus = (str(local["broker_host"]), int(local["broker_port"]))
+    return load_config(args.config, **overrides), args.simulate, bus
 
 
-async def _main(config: GatewayConfig, simulate: bool) -> None:
-    if not simulate:
-        raise ConfigError("no device adapter: only --simulate exists so far")
+async def _bus_forever(adapter: Zigbee2MqttAdapter) -> None:
+    """Keep listening to the local zigbee2mqtt bus, reconnecting with capped jittered backoff."""
+    backoff = Backoff(BUS_RETRY_INITIAL_S, BUS_RETRY_CAP_S)
+    while True:
+        try:
+            await adapter.run()
+        except aiomqtt.MqttError as err:
+            delay = backoff.next_delay()
+            log.warning("zigbee2mqtt.bus_lost error=%s retry_in_s=%.1f", err, delay)
+            await asyncio.sleep(delay)
+        else:
+            backoff.reset()
+
+
+async def _main(config: GatewayConfig, simulate: bool, bus: tuple[str, int] | None = None) -> None:
+    if not simulate and bus is None:
+        raise ConfigError("no device source: give --zigbee2mqtt mqtt://host:port or --simulate")
     start = datetime.now(UTC)
     clock: Clock = SystemClock() if config.speed == 1 else ScaledClock(config.speed, start)
-    home = SimulatedHome(config.home_seed, clock.now(), accel_hz=config.accel_hz)
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
@@ -65,7 +101,14 @@ async def _main(config: GatewayConfig, simulate: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     with contextlib.suppress(asyncio.CancelledError):
-        await run_gateway(config, clock, SimulatorAdapter(home, clock))
+        if bus is not None:
+            adapter = Zigbee2MqttAdapter(bus[0], bus[1], clock)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(_bus_forever(adapter), name="zigbee2mqtt")
+                tg.create_task(run_gateway(config, clock, adapter), name="agent")
+        else:
+            home = SimulatedHome(config.home_seed, clock.now(), accel_hz=config.accel_hz)
+            await run_gateway(config, clock, SimulatorAdapter(home, clock))
 
 
 def _provision(argv: Sequence[str]) -> int:
@@ -92,9 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["provision"]:
         return _provision(args_list[1:])
     try:
-        config, simulate = config_from_args(argv)
+        config, simulate, bus = _config_and_source(argv)
         logging.getLogger().setLevel(_parser().parse_args(argv).log_level.upper())
-        asyncio.run(_main(config, simulate))
+        asyncio.run(_main(config, simulate, bus))
     except ConfigError as err:
         log.error("gateway.config_error error=%s", err)  # noqa: TRY400  (a bad flag needs no traceback)
         return 2

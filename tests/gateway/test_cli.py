@@ -74,3 +74,60 @@ async def test_the_command_runs_a_simulated_gateway_and_stops_on_sigterm(
     err = log_path.read_text()
     assert proc.returncode == 0, err
     assert "gateway.stop" in err
+
+
+@pytest.mark.mosquitto
+async def test_the_command_pairs_and_relays_a_zigbee2mqtt_device(
+    mosquitto_server: Server, fake_ingest: IngestFactory, gateway_id: str, tmp_path: Path
+) -> None:
+    """``--zigbee2mqtt``: a platform pair_device command, then the device's reports go upstream."""
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    import aiomqtt
+
+    from devices.codec import encode
+    from devices.payloads import CommandKind, CommandMessage
+    from devices.topics import Channel, topic
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "zigbee2mqtt"
+    motion = (fixtures / "RTCGQ11LM.json").read_text()
+    ingest = await fake_ingest(gateway_id)
+    url = f"mqtt://127.0.0.1:{mosquitto_server.port}"  # one broker plays platform and local bus
+    argv = [sys.executable, "-m", "gateway", "--broker", url, "--id", gateway_id,
+            "--data-dir", str(tmp_path), "--zigbee2mqtt", url]  # fmt: skip
+    log_path = tmp_path / "gateway.log"
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=Path(__file__).parents[2], stderr=log
+        )
+        try:
+            await ingest.wait_for(lambda s: ingest.of(StatusMessage), wait_s=30)
+            async with aiomqtt.Client("127.0.0.1", mosquitto_server.port) as platform:
+                pair = CommandMessage(
+                    id=uuid.uuid4().hex,
+                    kind=CommandKind.PAIR_DEVICE,
+                    args={"friendly_name": "kitchen motion", "kind": "pir", "room": "kitchen"},
+                    t=datetime.now(UTC),
+                )
+                await platform.subscribe("zigbee2mqtt/bridge/request/permit_join", qos=1)
+                await platform.publish(topic(gateway_id, Channel.COMMANDS), encode(pair), qos=1)
+                permit = await asyncio.wait_for(anext(aiter(platform.messages)), 20)
+                assert isinstance(permit.payload, bytes)
+                assert json.loads(permit.payload)["value"] is True
+                await platform.publish("zigbee2mqtt/kitchen motion", motion, qos=1)
+
+            def motion_seen(_: object) -> bool:
+                return any(
+                    r.m == "motion" and r.val == 1.0
+                    for m in ingest.of(ReadingsMessage)
+                    for r in m.readings
+                )
+
+            await ingest.wait_for(motion_seen, wait_s=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(20):
+                await proc.wait()
+    assert proc.returncode == 0, log_path.read_text()
