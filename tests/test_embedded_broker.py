@@ -89,7 +89,9 @@ async def test_service_session_keeps_queued_messages_across_reconnect(broker_por
         assert message.payload == b"while you were away"
 
 
-async def test_retained_status_reaches_subscribers_but_never_other_gateways(broker_port: int) -> None:
+async def test_retained_status_reaches_subscribers_but_never_other_gateways(
+    broker_port: int,
+) -> None:
     async with client(broker_port, *SERVICE, client_id="svc") as svc:
         await svc.subscribe("anxin/v1/+/status", qos=1)  # a filter that matches gw-a's status
         async with client(broker_port, "gw-a", "gw-a-secret") as gw_a:
