@@ -20,6 +20,7 @@ from dashboard.deps import (
     PageZone,
     Session,
     Templates,
+    record_reads,
 )
 from dashboard.pages import page_context
 from dashboard.rows import alert_row
@@ -64,6 +65,7 @@ async def family(
     """A family member's relatives: today in plain words and their alert history, to rate."""
     scope = await access.scope_of(session, caller.user)
     people = await access.visible_residents(session, scope)
+    await record_reads(ctx, caller.user, [p.id for p in people], request.url.path)
     now = ctx.clock.now()
     kits = await residents.home_kits(session, {p.home_id for p in people})
     today: dict[int, str] = {}

@@ -114,3 +114,13 @@ async def test_reads_of_health_data_are_audited_and_shown_to_admins(
     assert f"/residents/{resident}" in page.text
     checked = await client.get("/admin/audit", params={"verify": "true"})
     assert 'id="verify" class=""' in checked.text
+
+
+async def test_family_page_reads_are_audited(world: World, client: httpx.AsyncClient) -> None:
+    await login(client, "family_a")
+    assert (await client.get("/family")).status_code == 200
+    assert world.ctx.audit is not None
+    entries = await world.ctx.audit.entries(subject=f"resident:{world.ids['resident_a']}")
+    assert [(e.actor, e.action) for e in entries] == [(f"user:{world.ids['family_a']}", "read")]
+    others = await world.ctx.audit.entries(subject=f"resident:{world.ids['resident_b']}")
+    assert others == []
