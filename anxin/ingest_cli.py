@@ -57,6 +57,11 @@ def add_commands(subparsers: Any) -> None:
     bi.add_argument("--window", type=int, default=2, help="unacked messages per gateway")
     bi.add_argument("--no-limits", action="store_true", help="skip the physical-limit runs")
     bi.set_defaults(handler=_run_bench_ingest)
+    bm = which.add_parser("gateway-memory", help="peak RSS of an agent with 10^6 readings buffered")
+    bm.add_argument("--messages", type=int, default=2000)
+    bm.add_argument("--per-message", type=int, default=500)
+    bm.add_argument("--seconds", type=float, default=15.0)
+    bm.set_defaults(handler=_run_bench_gateway_memory)
     bu = which.add_parser("up", help="anxin up --demo: seconds to /healthz and to the first alert")
     bu.add_argument("--homes", type=int, default=20)
     bu.add_argument("--speed", type=float, default=60.0)
@@ -97,6 +102,12 @@ def _run_bench_ingest(args: argparse.Namespace) -> int:
     figures = asyncio.run(run_bench(config))
     sys.stdout.write(json.dumps(figures) + "\n")
     return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
+
+
+def _run_bench_gateway_memory(args: argparse.Namespace) -> int:
+    from anxin.bench.gateway_memory import main
+
+    return main(args.messages, args.per_message, args.seconds)
 
 
 def _run_bench_up(args: argparse.Namespace) -> int:
