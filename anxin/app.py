@@ -299,6 +299,7 @@ async def run(settings: Settings) -> int:
                     secret_key=secret,
                     clock=clock,
                     store=store,
+                    quarantine=quarantine,
                     gateway_status=lambda: ingest.gateway_status,
                     send_command=commands.send,
                     audit=audit,

@@ -20,6 +20,7 @@ from dashboard import (
     install,
     pages,
     provisioning_api,
+    quarantine_api,
     report,
     shift,
 )
@@ -57,6 +58,7 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.include_router(shift.router)
     app.include_router(report.router)
     app.include_router(admin.router)
+    app.include_router(quarantine_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})

@@ -12,6 +12,7 @@ from alerts.service import AlertService
 from dashboard.audit import AuditTrail
 from devices.clock import Clock, SystemClock
 from devices.payloads import CommandMessage, StatusMessage
+from ingest.quarantine import Quarantine
 from ingest.store import ReadingStore
 
 GatewayStatus = Callable[[], Mapping[str, StatusMessage]]  # gateway id -> its retained status
@@ -35,4 +36,5 @@ class DashboardContext:
     store: ReadingStore | None = None  # the time-series named queries; None: pages show no activity
     gateway_status: GatewayStatus | None = None  # None: the installer app shows "unknown"
     send_command: SendCommand | None = None  # None: pairing commands and test alarms are disabled
+    quarantine: Quarantine | None = None  # ingest's rejected messages, for operators
     audit: AuditTrail | None = None  # issue 6's audit log; None: reads are not recorded

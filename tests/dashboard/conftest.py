@@ -28,6 +28,7 @@ from dashboard.provisioning_api import ProvisioningSettings
 from devices.clock import ManualClock
 from devices.payloads import CommandMessage, StatusMessage
 from devices.values import Event, Reading
+from ingest.quarantine import SQLiteQuarantine
 from ingest.sqlite_store import SQLiteStore
 from registry.broker_accounts import RegistryOnlyAccounts
 from registry.db import make_async_engine, make_sessionmaker
@@ -162,6 +163,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     feed = AlertFeed()
     ready = [True]
     store = await SQLiteStore.open(tmp_path / "timeseries.sqlite")
+    quarantine = await SQLiteQuarantine.open(tmp_path / "quarantine.sqlite")
     statuses: dict[str, StatusMessage] = {}
     commands: list[tuple[str, CommandMessage]] = []
 
@@ -177,6 +179,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         clock=clock,
         auth_clock=clock,  # the tests move credential time too
         store=store,
+        quarantine=quarantine,
         gateway_status=lambda: statuses,
         send_command=send_command,
         audit=AuditLog(sessions, clock),
@@ -186,6 +189,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     app.state.provisioning = ProvisioningSettings(BROKER_URL, None, RegistryOnlyAccounts())
     yield World(app, ctx, clock, sessions, ids, ready, store, statuses, commands)
     await store.close()
+    await quarantine.close()
     await engine.dispose()
 
 

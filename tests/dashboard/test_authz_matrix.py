@@ -67,6 +67,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/handover/notes"): Rule(STAFF),
     ("GET", "/reports/weekly"): Rule(MANAGERS),
     ("GET", "/admin"): Rule(ADMIN),
+    ("GET", "/api/v1/quarantine"): Rule(ADMIN),
+    ("GET", "/api/v1/quarantine/counts"): Rule(ADMIN),
     ("POST", "/admin/org"): Rule(ADMIN),
     ("POST", "/admin/org/place"): Rule(ADMIN),
     ("POST", "/admin/stations"): Rule(ADMIN),
