@@ -10,12 +10,13 @@ import pytest
 from anxin import localservers
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def mosquitto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[localservers.Server]:
-    """A plain Mosquitto (anonymous, loopback, persistence on), one per test package.
+    """A plain Mosquitto (anonymous, loopback, persistence on), one per test module.
 
-    Every package's consumers subscribe to the same ``anxin/v1/+/…`` filters; a broker per
-    package keeps one package's traffic (and persistent sessions) out of another's tests.
+    Every consumer subscribes to the same ``anxin/v1/+/…`` filters; a broker per module keeps
+    one module's traffic (and persistent sessions, and anything a test left publishing) out of
+    another's counts. Starting one takes a few tens of milliseconds.
     """
     server = localservers.mosquitto(tmp_path_factory.mktemp("mosquitto"))
     yield server
