@@ -23,6 +23,7 @@ from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from dashboard.provisioning_api import ProvisioningSettings
 from devices.clock import ManualClock
+from ingest.quarantine import SQLiteQuarantine
 from registry.broker_accounts import RegistryOnlyAccounts
 from registry.db import make_async_engine, make_sessionmaker
 from tests.dashboard.conftest import BROKER_URL, START, seed
@@ -59,6 +60,9 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI,
         secret_key=SECRET,
         clock=clock,
         auth_clock=clock,
+        quarantine=asyncio.run(
+            SQLiteQuarantine.open(Path(url.removeprefix("sqlite:///")).with_name("q.db"))
+        ),
     )
     token = tokens.issue(SECRET, tokens.API_PURPOSE, ids["admin"], START, timedelta(days=1))
     app = create_app(ctx)
