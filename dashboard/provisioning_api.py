@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from dashboard.access import Principal
-from dashboard.deps import Ctx, Session, require_roles
+from dashboard.deps import MAX_ID, Ctx, Session, require_roles
 from devices.payloads import GatewayId
 from registry.broker_accounts import BrokerAccountError, BrokerAccounts
 from registry.errors import ConflictError, NotFoundError
@@ -60,7 +60,7 @@ class NewGateway(BaseModel):
     """A gateway to register."""
 
     gateway_id: GatewayId
-    home_id: int | None = None
+    home_id: int | None = Field(default=None, ge=1, le=MAX_ID)  # 32-bit ids in PostgreSQL
 
 
 class ClaimCode(BaseModel):
