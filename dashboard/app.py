@@ -16,6 +16,7 @@ from dashboard import (
     api,
     board,
     family,
+    family_notify,
     i18n,
     install,
     pages,
@@ -53,6 +54,7 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(board.router)
     app.include_router(family.router)
+    app.include_router(family_notify.router)
     app.include_router(provisioning_api.router)
     app.include_router(install.router)
     app.include_router(shift.router)

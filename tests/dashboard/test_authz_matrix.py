@@ -60,6 +60,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/residents"): Rule(STAFF),
     ("GET", "/residents/{resident_id}"): Rule(STAFF, objects=True),
     ("GET", "/family"): Rule(FAMILY),
+    ("GET", "/family/notifications"): Rule(FAMILY),
+    ("POST", "/family/notifications/{resident_id}"): Rule(FAMILY, objects=True),
     ("POST", "/family/alerts/{alert_id}/rating"): Rule(FAMILY, objects=True),
     ("POST", "/api/v1/provisioning/gateways"): Rule(INSTALLERS),
     ("POST", "/api/v1/provisioning/claim"): Rule(None),  # the one-time claim code is the credential
