@@ -39,6 +39,8 @@ EVENT_PRIORITY: dict[str, Priority] = {
     EventKind.CALL_BUTTON.value: Priority.HIGH,
     EventKind.PRE_ALERT.value: Priority.MEDIUM,
     EventKind.TEST_ALARM.value: Priority.LOW,
+    # the gateway's outbox overflowed and readings were dropped: a technical alarm
+    EventKind.DATA_GAP.value: Priority.TECHNICAL,
 }
 CANCELLABLE = (EventKind.FALL.value, EventKind.CALL_BUTTON.value, EventKind.PRE_ALERT.value)
 CANCEL_NOTE = "cancelled by the resident"

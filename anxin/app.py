@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alerts.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
+from alerts.link_health import LinkMonitor
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.routine.monitor import RoutineMonitor
 from alerts.scheduler import EscalationScheduler
@@ -271,6 +272,10 @@ async def run(settings: Settings) -> int:
                 settings.host, settings.mqtt_port, "anxin-platform", password
             )
             audit = AuditLog(sessions, clock)
+            links = LinkMonitor(
+                alerts, settings.host, settings.mqtt_port, SystemClock(),  # link timing is real time
+                username="anxin-platform", password=password, client_id="anxin-link-health",
+            )  # fmt: skip
             sender = DeliverySender(sessions, AppriseNotifier(), clock)
             scheduler = EscalationScheduler(
                 sessions,
@@ -324,6 +329,7 @@ async def run(settings: Settings) -> int:
                     tg.create_task(_retention(store, clock), name="retention"),
                     tg.create_task(scheduler.run(), name="escalation"),
                     tg.create_task(sender.run(), name="notifications"),
+                    tg.create_task(links.run(), name="link-health"),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:
