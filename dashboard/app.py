@@ -19,6 +19,7 @@ from dashboard import (
     family_notify,
     i18n,
     install,
+    kpi_api,
     pages,
     provisioning_api,
     quarantine_api,
@@ -61,6 +62,7 @@ def create_app(ctx: DashboardContext) -> FastAPI:
     app.include_router(report.router)
     app.include_router(admin.router)
     app.include_router(quarantine_api.router)
+    app.include_router(kpi_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})

@@ -70,6 +70,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/reports/weekly"): Rule(MANAGERS),
     ("GET", "/admin"): Rule(ADMIN),
     ("GET", "/api/v1/quarantine"): Rule(ADMIN),
+    ("GET", "/api/v1/kpis"): Rule(MANAGERS),
     ("GET", "/api/v1/quarantine/counts"): Rule(ADMIN),
     ("POST", "/admin/org"): Rule(ADMIN),
     ("POST", "/admin/org/place"): Rule(ADMIN),
