@@ -87,6 +87,11 @@ class LinkWatch:
         link.online = False
         return self._down(gateway_id, link, now, "last will: the broker lost the gateway")
 
+    def offline(self, gateway_id: str) -> bool:
+        """True while the gateway is known to be offline."""
+        link = self._links.get(gateway_id)
+        return link is not None and not link.online
+
     def check(self, now: datetime) -> list[LinkFinding]:
         """Gateways whose heartbeat has been missing too long (a dead link with no last will)."""
         found: list[LinkFinding] = []

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.audit import AuditLog
+from alerts.device_health import DeviceHealthMonitor
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.link_health import LinkMonitor
@@ -49,6 +50,7 @@ from registry.repository import is_known_gateway
 log = logging.getLogger(__name__)
 
 INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
+DEVICE_HEALTH_CHECK_S = 600.0  # simulated seconds between device-health sweeps
 RETENTION_EVERY_S = 3600.0  # simulated seconds between retention runs (rollups, then deletes)
 KNOWN_GATEWAY_TTL_S = 10.0  # a revoked gateway is refused by ingest within this many seconds
 
@@ -276,6 +278,9 @@ async def run(settings: Settings) -> int:
                 alerts, settings.host, settings.mqtt_port, SystemClock(),  # link timing is real time
                 username="anxin-platform", password=password, client_id="anxin-link-health",
             )  # fmt: skip
+            device_health = DeviceHealthMonitor(
+                alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, links.watch.offline
+            )
             sender = DeliverySender(sessions, AppriseNotifier(), clock)
             scheduler = EscalationScheduler(
                 sessions,
@@ -330,6 +335,7 @@ async def run(settings: Settings) -> int:
                     tg.create_task(scheduler.run(), name="escalation"),
                     tg.create_task(sender.run(), name="notifications"),
                     tg.create_task(links.run(), name="link-health"),
+                    tg.create_task(device_health.run(), name="device-health"),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:
