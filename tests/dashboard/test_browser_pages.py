@@ -102,3 +102,41 @@ async def test_main_pages_render_in_both_languages(
                     assert pdf.read_bytes().startswith(b"%PDF")
         finally:
             await context.close()
+
+
+async def test_family_sees_only_their_relative_in_the_browser(
+    world: World,
+    served: str,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """Family in Chromium: another resident's page, API and live stream are refused or silent."""
+    own, other = world.ids["resident_a"], world.ids["resident_b"]
+    context = await browser.new_context(locale="en-GB")
+    page = await context.new_page()
+    try:
+        await _sign_in(page, served, "family_a")
+        await page.goto(f"{served}/family")
+        cards = page.locator(".resident-card")
+        await expect(cards).to_have_count(1)
+        assert await cards.first.get_attribute("data-id") == str(own)
+        refused_page = await page.goto(f"{served}/residents/{other}")
+        assert refused_page is not None
+        assert refused_page.status in (403, 404)
+        refused_api = await page.request.get(f"{served}/api/v1/residents/{other}")
+        assert refused_api.status in (403, 404)
+        # the live stream, as the browser's EventSource sees it
+        await page.goto(f"{served}/family")
+        await page.evaluate(
+            """() => { window.got = [];
+                const es = new EventSource('/api/v1/alerts/stream');
+                es.addEventListener('alert', e => window.got.push(Number(e.lastEventId)));
+                window.es = es; }"""
+        )
+        await page.wait_for_function("() => window.es.readyState === 1")
+        theirs = await world.raise_alert("gw-b", "fall")  # another family's relative
+        mine = await world.raise_alert("gw-a", "fall")  # the relative of family_a
+        await page.wait_for_function(f"() => window.got.includes({mine.id})")
+        got = await page.evaluate("() => window.got")
+        assert theirs.id not in got  # published first, so it would have arrived first
+    finally:
+        await context.close()
