@@ -24,6 +24,7 @@ from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.routine.monitor import RoutineMonitor
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
+from alerts.vitals import VitalsMonitor
 from anxin import migrate
 from anxin.broker import embedded_broker
 from anxin.commands import CommandPublisher
@@ -50,6 +51,7 @@ from registry.repository import is_known_gateway
 log = logging.getLogger(__name__)
 
 INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
+VITALS_CHECK_S = 120.0  # simulated seconds between vitals sweeps (the sustain window is 5 min)
 DEVICE_HEALTH_CHECK_S = 600.0  # simulated seconds between device-health sweeps
 RETENTION_EVERY_S = 3600.0  # simulated seconds between retention runs (rollups, then deletes)
 KNOWN_GATEWAY_TTL_S = 10.0  # a revoked gateway is refused by ingest within this many seconds
@@ -281,6 +283,7 @@ async def run(settings: Settings) -> int:
             device_health = DeviceHealthMonitor(
                 alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, links.watch.offline
             )
+            vitals = VitalsMonitor(alerts, sessions, store, clock, VITALS_CHECK_S)
             sender = DeliverySender(sessions, AppriseNotifier(), clock)
             scheduler = EscalationScheduler(
                 sessions,
@@ -336,6 +339,7 @@ async def run(settings: Settings) -> int:
                     tg.create_task(sender.run(), name="notifications"),
                     tg.create_task(links.run(), name="link-health"),
                     tg.create_task(device_health.run(), name="device-health"),
+                    tg.create_task(vitals.run(), name="vitals"),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:
