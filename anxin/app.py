@@ -24,6 +24,7 @@ from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.routine.monitor import RoutineMonitor
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
+from alerts.test_alarms import WeeklyTestAlarms
 from alerts.vitals import VitalsMonitor
 from anxin import migrate
 from anxin.broker import embedded_broker
@@ -283,6 +284,7 @@ async def run(settings: Settings) -> int:
             device_health = DeviceHealthMonitor(
                 alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, links.watch.offline
             )
+            weekly_tests = WeeklyTestAlarms(alerts, sessions, feed, clock, commands.send)
             vitals = VitalsMonitor(alerts, sessions, store, clock, VITALS_CHECK_S)
             sender = DeliverySender(sessions, AppriseNotifier(), clock)
             scheduler = EscalationScheduler(
@@ -340,6 +342,7 @@ async def run(settings: Settings) -> int:
                     tg.create_task(links.run(), name="link-health"),
                     tg.create_task(device_health.run(), name="device-health"),
                     tg.create_task(vitals.run(), name="vitals"),
+                    tg.create_task(weekly_tests.run(), name="weekly-test-alarms"),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:
