@@ -17,6 +17,7 @@ from dashboard.deps import (
     Ctx,
     CurrentUser,
     FamilyMember,
+    HealthReader,
     Lang,
     Session,
     Templates,
@@ -24,6 +25,7 @@ from dashboard.deps import (
     VisibleResident,
     VisibleResidents,
     Zone,
+    record_list_read,
 )
 from dashboard.errors import LoginLockedError
 from dashboard.login import Authenticator
@@ -98,6 +100,7 @@ async def me(user: CurrentUser) -> MeOut:
 @router.get("/alerts", tags=["alerts"])
 async def list_alerts(
     scope: CallerScope,
+    user: HealthReader,
     ctx: Ctx,
     state: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
@@ -115,7 +118,11 @@ async def list_alerts(
         states=state or None,
         limit=limit,
     )
-    return [AlertOut.of(view) for view in views if scope.allows_alert(view)]
+    shown = [view for view in views if scope.allows_alert(view)]
+    await record_list_read(
+        ctx, user, [v.resident_id for v in shown if v.resident_id], "GET /api/v1/alerts"
+    )
+    return [AlertOut.of(view) for view in shown]
 
 
 @router.get("/alerts/stream", tags=["alerts"], response_class=StreamingResponse)

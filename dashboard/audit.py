@@ -82,6 +82,12 @@ class AuditTrail(Protocol):
         """Record that a person read a resident's health data; returns the entry's seq."""
         ...
 
+    async def append(
+        self, actor: str, action: str, subject: str, data: dict[str, Any] | None = None
+    ) -> int:
+        """Append one entry (a list read: one entry naming every resident shown)."""
+        ...
+
     async def entries(
         self, *, subject: str | None = None, after_seq: int = 0, limit: int = 100
     ) -> Sequence[AuditEntryLike]:

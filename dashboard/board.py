@@ -12,7 +12,16 @@ from alerts.views import AlertView
 from dashboard import access, activity, residents
 from dashboard.access import ResidentSummary
 from dashboard.context import DashboardContext
-from dashboard.deps import ConsoleUser, Ctx, PageResident, PageScope, PageZone, Session, Templates
+from dashboard.deps import (
+    ConsoleUser,
+    Ctx,
+    PageResident,
+    PageScope,
+    PageZone,
+    Session,
+    Templates,
+    record_list_read,
+)
 from dashboard.pages import page_context
 from dashboard.residents import STATUSES, BoardRow
 from dashboard.rows import alert_row, local_time
@@ -73,6 +82,7 @@ async def board(
     flags = [f for f in flag or [] if f in residents.RISK_FLAGS]
     chosen = [p for p in people if residents.matches(p, flags, care_level)]
     rows = await board_rows(ctx, session, chosen, ctx.clock.now())
+    await record_list_read(ctx, caller.user, [p.id for p in chosen], "/residents")
     return templates.TemplateResponse(
         request,
         "residents.html",

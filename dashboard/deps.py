@@ -177,6 +177,17 @@ async def record_reads(
             await ctx.audit.record_read(user.id, resident_id, what)
 
 
+async def record_list_read(
+    ctx: DashboardContext, user: Principal, resident_ids: Iterable[int], what: str
+) -> None:
+    """One audit entry for a list that shows several residents' data (console, board, API)."""
+    shown = sorted({r for r in resident_ids if r is not None})
+    if ctx.audit is not None and shown:
+        await ctx.audit.append(
+            f"user:{user.id}", "read", "residents", {"what": what, "residents": shown}
+        )
+
+
 async def get_visible_resident(
     request: Request,
     resident_id: ResidentId,

@@ -23,6 +23,7 @@ from dashboard.deps import (
     PageUser,
     Session,
     Templates,
+    record_list_read,
 )
 from dashboard.errors import LoginLockedError, TokenError
 from dashboard.rows import OUTCOMES, row_renderer
@@ -200,7 +201,11 @@ async def console(
             station_ids=None if scope.everything else scope.station_ids, states=CONSOLE_STATES
         )
         render = row_renderer(templates, caller.lang, zone, ctx.clock.now)
-        rows = [render(view) for view in views if scope.allows_alert(view)]
+        shown = [view for view in views if scope.allows_alert(view)]
+        await record_list_read(
+            ctx, caller.user, [v.resident_id for v in shown if v.resident_id], "/console"
+        )
+        rows = [render(view) for view in shown]
     strings = {
         key: i18n.translate(caller.lang, key)
         for key in ("console.live", "console.offline", "action.failed", "console.escalates")
