@@ -38,12 +38,13 @@ EVENT_PRIORITY: dict[str, Priority] = {
     EventKind.FALL.value: Priority.HIGH,
     EventKind.CALL_BUTTON.value: Priority.HIGH,
     EventKind.PRE_ALERT.value: Priority.MEDIUM,
-    EventKind.TEST_ALARM.value: Priority.LOW,
+    EventKind.TEST_ALARM.value: Priority.LOW,  # recorded born resolved (outcome test)
     # the gateway's outbox overflowed and readings were dropped: a technical alarm
     EventKind.DATA_GAP.value: Priority.TECHNICAL,
 }
 CANCELLABLE = (EventKind.FALL.value, EventKind.CALL_BUTTON.value, EventKind.PRE_ALERT.value)
 CANCEL_NOTE = "cancelled by the resident"
+TEST_NOTE = "test alarm answered by the gateway"
 
 
 class Outcome(StrEnum):
@@ -266,11 +267,13 @@ class AlertService:
         if alert is None:
             now = self._clock.now()
             resident = context.resident_for(event.device)
+            # a test alarm is recorded, not raised: born resolved (outcome test), nobody is told
+            test = event.kind == EventKind.TEST_ALARM.value
             alert = Alert(
                 fingerprint=fingerprint,
                 kind=event.kind,
                 priority=priority.value,
-                state=AlertState.OPEN.value,
+                state=(AlertState.RESOLVED if test else AlertState.OPEN).value,
                 resident_id=resident.id if resident else None,
                 home_id=context.home_id,
                 station_id=context.station_id,
@@ -278,7 +281,10 @@ class AlertService:
                 raised_at=now,
                 updated_at=now,
                 summary=f"{event.device} {event.time:%Y-%m-%dT%H:%M:%SZ}",
-                next_escalation_at=now,
+                next_escalation_at=None if test else now,
+                resolved_at=now if test else None,
+                outcome=Outcome.TEST.value if test else None,
+                note=TEST_NOTE if test else "",
             )
             session.add(alert)
             await session.flush()  # IntegrityError when a concurrent creator won: retried

@@ -2,8 +2,9 @@
 
 Each gateway with a wearable gets a ``test_alarm`` command once a week (the schedule is the
 ``test_alarms`` table itself: the next test is due a week after the last one sent, so it survives
-restarts; a gateway never tested is first tested a week after this service first saw it). The gateway answers with a ``test_alarm`` event, which the alert engine turns into a
-low-priority test alert; that answer marks the test passed. No answer by the deadline marks it
+restarts; a gateway never tested is first tested a week after it was registered). The gateway
+answers with a ``test_alarm`` event, which the alert service records as a resolved test alert
+(nobody is notified); that answer marks the test passed. No answer by the deadline marks it
 failed and raises a technical alarm.
 """
 
@@ -24,16 +25,15 @@ from alerts.models import TestAlarmRow
 from alerts.service import AlertService
 from devices.clock import Clock
 from devices.payloads import CommandKind, CommandMessage
-from registry.models import Device
+from registry.models import Device, Gateway
 from registry.repository import gateway_contexts
 
 log = logging.getLogger(__name__)
 
 TEST_KIND = "test_alarm"
 FAILED_KIND = "test_alarm_failed"
-EVERY = timedelta(
-    days=7
-)  # the Chinese standard for smart elderly-care systems: weekly button tests
+# the Chinese standard for smart elderly-care systems asks for weekly alarm-button tests
+EVERY = timedelta(days=7)
 ANSWER_WITHIN = timedelta(minutes=5)
 MIN_REAL_INTERVAL_S = 1.0
 
@@ -54,7 +54,6 @@ class WeeklyTestAlarms:
     ) -> None:
         self._service, self._sessions, self._feed = service, sessions, feed
         self._clock, self._send, self._interval_s = clock, send, interval_s
-        self._first_seen: dict[str, datetime] = {}
 
     async def run(self) -> None:
         """Schedule and listen until cancelled."""
@@ -80,6 +79,12 @@ class WeeklyTestAlarms:
         now = self._clock.now()
         async with self._sessions() as session:
             in_service = {c.gateway_id for c in await gateway_contexts(session)}
+            registered: dict[str, datetime] = {
+                gw: at
+                for gw, at in await session.execute(
+                    select(Gateway.id, Gateway.created_at).where(Gateway.id.in_(in_service))
+                )
+            }
             with_wearable = set(
                 await session.scalars(select(Device.gateway_id).where(Device.kind == "wearable"))
             )
@@ -100,14 +105,12 @@ class WeeklyTestAlarms:
             for row in overdue:
                 row.result = "failed"
                 failed.append(row)
-            # a gateway never tested is first tested a week after it was first seen here: at
+            # a gateway never tested is first tested a week after it was registered: at
             # installation the installer runs a test alarm from the installer app anyway
-            for gw in in_service & with_wearable:
-                self._first_seen.setdefault(gw, now)
             due = sorted(
                 gw
                 for gw in in_service & with_wearable
-                if now - last.get(gw, self._first_seen[gw]) >= EVERY
+                if now - last.get(gw, registered.get(gw, now)) >= EVERY
             )
             commands = []
             for gw in due:

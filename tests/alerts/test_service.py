@@ -173,7 +173,6 @@ async def test_list_orders_and_filters(home: Home) -> None:
     assert high is not None
     assert medium is not None
     assert [v.id for v in await home.service.list()] == [high.id, medium.id, low.id]
-    await home.service.resolve(low.id, home.staff_id, Outcome.TEST)
     assert [v.id for v in await home.service.list(states=["open"])] == [high.id, medium.id]
     assert [v.id for v in await home.service.list(limit=1)] == [high.id]
     assert await home.service.list(station_ids=[home.station_id + 1]) == []
@@ -209,3 +208,17 @@ async def test_a_condition_raises_once_per_episode(home: Home) -> None:
         )
     )
     assert len([v for v in together if v is not None]) == 1
+
+
+async def test_a_test_alarm_is_recorded_resolved_and_told_to_nobody(home: Home) -> None:
+    changes: list[AlertChange] = []
+    async with home.feed.subscribe() as feed:
+        test = await home.service.raise_from_event(home.event("test_alarm"))
+        assert test is not None
+        changes.append(await asyncio.wait_for(anext(feed), 5))
+    assert (test.state, test.outcome, test.next_escalation_at) == ("resolved", "test", None)
+    assert [(c.action, c.alert.id) for c in changes] == [("raised", test.id)]
+    assert await home.service.count_open() == 0
+    again = await home.service.raise_from_event(home.event("test_alarm"))  # next week's test
+    assert again is not None
+    assert again.id != test.id

@@ -19,6 +19,8 @@ async def test_due_tests_are_sent_weekly_answers_pass_and_silence_fails(home: Ho
     weekly = WeeklyTestAlarms(home.service, home.sessions, home.feed, home.clock, send)
     assert await weekly.tick() == ([], [])  # just installed: the installer tested it
     home.clock.advance(7 * 24 * 3600)
+    # the schedule lives in the database: a restarted service finds the same test due
+    weekly = WeeklyTestAlarms(home.service, home.sessions, home.feed, home.clock, send)
     assert await weekly.tick() == (["gw-1"], [])
     assert [(gw, c.kind) for gw, c in sent] == [("gw-1", CommandKind.TEST_ALARM)]
     home.clock.advance(60)
