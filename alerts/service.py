@@ -44,6 +44,9 @@ EVENT_PRIORITY: dict[str, Priority] = {
 }
 CANCELLABLE = (EventKind.FALL.value, EventKind.CALL_BUTTON.value, EventKind.PRE_ALERT.value)
 CANCEL_NOTE = "cancelled by the resident"
+# findings that silence alone produces: while the gateway is offline the silence is the link's,
+# not the person's, so they wait (the link's technical alarm stands); a night exit needs a door
+SILENCE_KINDS = frozenset({"inactivity", "not_up", "bathroom_stay", "missed_meal"})
 TEST_NOTE = "test alarm answered by the gateway"
 
 
@@ -68,11 +71,17 @@ class AlertService:
     """Alerts in the relational database, with changes fanned out on an AlertFeed."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], feed: AlertFeed, clock: Clock
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        feed: AlertFeed,
+        clock: Clock,
+        *,
+        gateway_offline: Callable[[str], bool] | None = None,
     ) -> None:
         self._sessions = sessions
         self._feed = feed
         self._clock = clock
+        self._gateway_offline = gateway_offline
 
     async def list(
         self,
@@ -211,9 +220,15 @@ class AlertService:
         """Raise the alert of a rule finding once per episode; None if the episode has one already.
 
         The fingerprint names the episode: while any alert with it exists (even resolved), the
-        same finding raises nothing again.
+        same finding raises nothing again. A silence finding (``SILENCE_KINDS``) of a gateway that
+        is offline raises nothing either: a dead link is a technical alarm, never "inactive".
         """
         level = Priority(priority)
+        if kind in SILENCE_KINDS and self._gateway_offline and self._gateway_offline(gateway_id):
+            log.info(
+                "alert_condition_held kind=%s gateway=%s reason=gateway_offline", kind, gateway_id
+            )
+            return None
 
         async def change(session: AsyncSession) -> Change:
             seen = await session.scalar(
