@@ -4,8 +4,10 @@ Pure core: ``DeviceHealth.check`` takes each device's last report and latest bat
 ``now`` and returns findings, remembering which batteries are low (hysteresis: low below 15 %,
 fine again only above 25 %, so a level wobbling around 15 % raises one alarm). A device is silent
 when it has not reported for longer than its kind allows while another device of the same home
-did report (a quiet or empty home is not a broken sensor). A gateway that is offline is one
-alarm (link health), not one per device behind it: the monitor skips its devices.
+did report (a quiet or empty home is not a broken sensor). A wearable is *not worn* when it
+has said so (``worn`` 0) for more than 30 min, or when it is in range (reporting) yet its heart
+rate stopped more than 30 min ago; one alarm until it is worn again. A gateway that is offline is one alarm
+(link health), not one per device behind it: the monitor skips its devices.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 
 SENSOR_SILENT = "sensor_silent"
 BATTERY_LOW = "battery_low"
+NOT_WORN = "wearable_not_worn"
+NOT_WORN_AFTER = timedelta(minutes=30)  # a shower or a change of clothes is shorter
+IN_RANGE_WITHIN = timedelta(minutes=10)  # the wearable reported something: it is near its gateway
+WORN_LOOKBACK = timedelta(hours=2)  # how far back the monitor reads worn / heart-rate history
 LOW_BELOW = 15.0  # % — the alarm
 FINE_ABOVE = 25.0  # % — the hysteresis: a new battery, not a wobble around the threshold
 # how long a fixed sensor may stay silent: battery sensors report their level at least every
@@ -63,6 +69,48 @@ class DeviceHealth:
     """Checks the devices of homes; keeps which batteries are low between checks."""
 
     low: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    unworn: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def check_worn(
+        self,
+        gateway_id: str,
+        device: str,
+        worn: list[Reading],
+        last_heart_rate: datetime | None,
+        last_report: datetime | None,
+        now: datetime,
+    ) -> DeviceFinding | None:
+        """A wearable not worn: ``worn`` ascending (recent history), times of its last reports.
+
+        Only positive evidence (``worn`` 1, a fresh heart rate) ends an episode: a wearable out of
+        range says nothing, so it neither raises nor clears.
+        """
+        key = (gateway_id, device)
+        fresh_pulse = last_heart_rate is not None and now - last_heart_rate <= NOT_WORN_AFTER
+        if (worn and worn[-1].value == 1) or fresh_pulse:
+            self.unworn.pop(key, None)  # worn again: the next time is a new episode
+            return None
+        if worn:  # the wearable's own sensor says it is off the wrist
+            since = worn[-1].time
+            for r in reversed(worn):
+                if r.value != 0:
+                    break
+                since = r.time  # the start of the trailing run of "not worn"
+        elif (
+            last_heart_rate is not None
+            and last_report is not None
+            and now - last_report <= IN_RANGE_WITHIN
+        ):
+            # the pulse stopped while the wearable stayed in range (a pendant with no pulse
+            # sensor never had one: it is not judged this way)
+            since = last_heart_rate
+        else:
+            return None
+        if now - since <= NOT_WORN_AFTER or key in self.unworn:
+            return None
+        self.unworn[key] = since
+        detail = f"not worn since {since:%Y-%m-%d %H:%M} UTC"
+        return DeviceFinding(NOT_WORN, gateway_id, device, since, detail)
 
     def check(
         self,
@@ -164,7 +212,21 @@ class DeviceHealthMonitor:
                 )
                 if recent:
                     battery[device] = recent[-1].value
-            for finding in self.health.check(gw, home, last_seen, battery, now):
+            findings = self.health.check(gw, home, last_seen, battery, now)
+            for device in (d for d, kind in home.items() if kind == "wearable"):
+                worn = await self._store.recent_readings(
+                    gw, device, "worn", now - WORN_LOOKBACK, now
+                )
+                pulse = await self._store.recent_readings(
+                    gw, device, "heart_rate", now - WORN_LOOKBACK, now
+                )
+                last_pulse = pulse[-1].time if pulse else None
+                unworn = self.health.check_worn(
+                    gw, device, worn, last_pulse, last_seen.get(device), now
+                )
+                if unworn is not None:
+                    findings.append(unworn)
+            for finding in findings:
                 await self._service.raise_condition(
                     kind=finding.kind,
                     gateway_id=gw,
