@@ -1,20 +1,22 @@
-"""``anxin audit verify``, ``anxin alerts run`` (standalone alert service), ``anxin bench alerts``."""
+"""``anxin audit verify``, ``anxin alerts run|kpis``, ``anxin bench alerts``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from alerts.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
+from alerts.kpis import StationReports
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
@@ -42,6 +44,13 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument("--speed", type=float, help="simulated time runs X times real time")
     run.add_argument("--start", help="simulated start time (ISO 8601, with --speed)")
     run.set_defaults(handler=_run_service)
+    kpis = what.add_parser("kpis", help="one station's week as JSON: KPIs and the test alarms")
+    kpis.add_argument("--database-url", required=True)
+    kpis.add_argument("--station", type=int, required=True, help="station id")
+    kpis.add_argument(
+        "--week", type=iso_week_monday, required=True, help="ISO week YYYY-Www (station time)"
+    )
+    kpis.set_defaults(handler=_run_kpis)
 
     bench = _bench_subparsers(subparsers)
     ba = bench.add_parser("alerts", help="fall event → alert stored → first notification sent")
@@ -84,6 +93,36 @@ def _run_verify(args: argparse.Namespace) -> int:
         return 0 if result.ok else 1
 
     return asyncio.run(verify())
+
+
+def iso_week_monday(text: str) -> date:
+    """The Monday of ISO week ``YYYY-Www`` (argparse type: a bad week is a usage error)."""
+    try:
+        year, week = text.split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO week YYYY-Www: {text!r}") from err
+
+
+def _run_kpis(args: argparse.Namespace) -> int:
+    monday: date = args.week
+
+    async def report() -> dict[str, Any]:
+        engine = make_async_engine(args.database_url)
+        try:
+            reports = StationReports(make_sessionmaker(engine))
+            kpis = await reports.kpis(args.station, monday)
+            tests = await reports.test_alarm_report(args.station, monday)
+        finally:
+            await engine.dispose()
+        return {
+            **dataclasses.asdict(kpis),
+            "week": f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}",
+            "test_alarms": [dataclasses.asdict(t) for t in tests],
+        }
+
+    sys.stdout.write(json.dumps(asyncio.run(report()), default=str, ensure_ascii=False) + "\n")
+    return 0
 
 
 def service_clock(speed: float | None, start: str | None) -> Clock:

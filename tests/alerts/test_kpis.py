@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -121,3 +124,27 @@ async def test_kpis_and_test_report_read_from_the_database(home: Home) -> None:
     assert (later.alerts, later.tests_sent, later.ack_median_s) == (0, 0, None)
     with pytest.raises(AlertNotFoundError):
         await reports.kpis(home.station_id + 99, monday)
+
+
+async def test_anxin_alerts_kpis_prints_the_week_as_json(home: Home, database_url: str) -> None:
+    call = await home.service.raise_from_event(home.event("call_button"))
+    assert call is not None
+    home.clock.advance(30)
+    await home.service.acknowledge(call.id, home.staff_id)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "anxin", "alerts", "kpis", "--database-url", database_url,
+        "--station", str(home.station_id), "--week", "2025-W09",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    figures = json.loads(out.decode().strip().splitlines()[-1])
+    assert (figures["week"], figures["alerts"], figures["ack_median_s"]) == ("2025-W09", 1, 30.0)
+    assert figures["test_alarms"] == []
+    bad = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "anxin", "alerts", "kpis", "--database-url", database_url,
+        "--station", "1", "--week", "2025-09",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    await asyncio.wait_for(bad.communicate(), 60)
+    assert bad.returncode == 2
