@@ -19,7 +19,7 @@ from alerts.audit import AuditLog
 from alerts.device_health import DeviceHealthMonitor
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
-from alerts.link_health import LinkMonitor
+from alerts.link_health import LinkMonitor, LinkWatch
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.routine.monitor import RoutineMonitor
 from alerts.scheduler import EscalationScheduler
@@ -250,7 +250,10 @@ async def run(settings: Settings) -> int:
             settings.host, settings.mqtt_port, logins.verify, list(SERVICE_USERS)
         ):
             feed = AlertFeed()
-            alerts = AlertService(sessions, feed, clock)
+            # a gateway that is offline is one technical alarm: the person's silence behind it
+            # is not "inactive" (the link watch tells the service which gateways are offline)
+            link_watch = LinkWatch()
+            alerts = AlertService(sessions, feed, clock, gateway_offline=link_watch.offline)
             ingest = Ingest(
                 broker_host=settings.host,
                 broker_port=settings.mqtt_port,
@@ -280,6 +283,7 @@ async def run(settings: Settings) -> int:
             links = LinkMonitor(
                 alerts, settings.host, settings.mqtt_port, SystemClock(),  # link timing is real time
                 username="anxin-platform", password=password, client_id="anxin-link-health",
+                watch=link_watch,
             )  # fmt: skip
             device_health = DeviceHealthMonitor(
                 alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, links.watch.offline
