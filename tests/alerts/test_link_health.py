@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from alerts.link_health import GATEWAY_OFFLINE, LINK_UNSTABLE, LinkMonitor, LinkWatch
 from anxin.localservers import Server
@@ -77,13 +78,15 @@ async def test_a_gateways_last_will_becomes_one_technical_alarm(
         changes = aiter(feed)
         task = tg.create_task(monitor.run())
         await asyncio.wait_for(monitor.ready.wait(), 10)
-        gateway = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gw-1")
+        gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-1")
         gateway.will_set(topic("gw-1", Channel.STATUS), encode(offline), qos=1, retain=True)
         gateway.connect("127.0.0.1", mosquitto_server.port, keepalive=5)
         gateway.loop_start()
-        gateway.publish(topic("gw-1", Channel.STATUS), encode(online), qos=1, retain=True)
-        await asyncio.sleep(0)  # let paho's thread send it
-        gateway.socket().close()  # the link dies without a DISCONNECT: the broker sends the will
+        sent = gateway.publish(topic("gw-1", Channel.STATUS), encode(online), qos=1, retain=True)
+        await asyncio.to_thread(sent.wait_for_publish, 10)
+        sock = gateway.socket()
+        assert sock is not None
+        sock.close()  # the link dies without a DISCONNECT: the broker sends the will
         raised = await asyncio.wait_for(anext(changes), 30)
         gateway.loop_stop()
         assert (raised.alert.kind, raised.alert.priority) == (GATEWAY_OFFLINE, "technical")
