@@ -183,3 +183,23 @@ async def test_a_failing_channel_falls_back_to_the_next_url(home: Home, inbox: I
     assert (delivery.status, delivery.channel) == ("sent", 1)
     assert delivery.last_error == ""
     assert sender.failed_tries == 3
+
+
+async def test_technical_alarms_reach_installer_and_staff_never_family(
+    chain: Chain, inbox: Inbox
+) -> None:
+    home = chain.home
+    test = await home.service.raise_from_event(home.event("test_alarm"))  # recorded, told nobody
+    assert test is not None
+    alarm = await home.service.raise_condition(
+        kind="gateway_offline", gateway_id="gw-1", resident_id=None,
+        fingerprint="gateway_offline:gw-1:1", summary="last will", priority="technical",
+    )  # fmt: skip
+    assert alarm is not None
+    told = {(await inbox.next()).to for _ in range(2)}
+    assert told == {"duty@example.org", "installer"}
+    await chain.advance(3600)
+    assert await chain.settle() == 2  # no tiers, no family, no hotline; the test told nobody
+    view = await home.service.get(alarm.id)
+    assert sorted(d.audience for d in view.deliveries) == ["installer", "staff"]
+    assert (await home.service.get(test.id)).deliveries == ()
