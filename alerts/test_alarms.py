@@ -54,6 +54,8 @@ class WeeklyTestAlarms:
     ) -> None:
         self._service, self._sessions, self._feed = service, sessions, feed
         self._clock, self._send, self._interval_s = clock, send, interval_s
+        self.ready = asyncio.Event()  # set once listening to the alert feed for answers
+        self.a_test_passed = asyncio.Event()  # set whenever a pending test passes
 
     async def run(self) -> None:
         """Schedule and listen until cancelled."""
@@ -69,10 +71,13 @@ class WeeklyTestAlarms:
             )
 
     async def _listen(self) -> None:
-        async with self._feed.subscribe() as changes:
-            async for change in changes:
-                if change.alert.kind == TEST_KIND and change.action in ("raised", "evidence"):
-                    await self.answered(change.alert.gateway_id, self._clock.now())
+        while True:  # a subscriber the feed dropped (queue full) subscribes again
+            async with self._feed.subscribe() as changes:
+                self.ready.set()
+                async for change in changes:
+                    if change.alert.kind == TEST_KIND and change.action in ("raised", "evidence"):
+                        await self.answered(change.alert.gateway_id, self._clock.now())
+            log.warning("test_alarm_feed_resubscribe reason=dropped")
 
     async def tick(self) -> tuple[list[str], list[str]]:
         """Send the tests that are due, fail the overdue ones; returns (sent to, failed at)."""
@@ -149,5 +154,6 @@ class WeeklyTestAlarms:
                 return False
             row.result, row.answered_at = "passed", at
             await session.commit()
+        self.a_test_passed.set()
         log.info("test_alarm_passed gw=%s id=%s", gateway_id, row.command_id)
         return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from alerts.models import TestAlarmRow
@@ -47,3 +49,26 @@ async def test_an_answer_without_a_pending_test_changes_nothing(home: Home) -> N
 
     weekly = WeeklyTestAlarms(home.service, home.sessions, home.feed, home.clock, send)
     assert not await weekly.answered("gw-1", home.clock.now())
+
+
+async def test_running_the_gateways_answer_through_the_alert_feed_passes_the_test(
+    home: Home,
+) -> None:
+    sent = asyncio.Event()
+
+    async def send(gateway_id: str, command: CommandMessage) -> None:
+        sent.set()
+
+    home.clock.advance(7 * 24 * 3600)
+    weekly = WeeklyTestAlarms(home.service, home.sessions, home.feed, home.clock, send)
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(weekly.run())
+        await asyncio.wait_for(weekly.ready.wait(), 10)
+        await asyncio.wait_for(sent.wait(), 10)
+        home.clock.advance(30)
+        await home.service.raise_from_event(home.event("test_alarm"))  # what the engine does
+        await asyncio.wait_for(weekly.a_test_passed.wait(), 10)
+        task.cancel()
+    async with home.sessions() as session:
+        (row,) = (await session.scalars(select(TestAlarmRow))).all()
+    assert (row.result, row.answered_at) == ("passed", home.clock.now())
