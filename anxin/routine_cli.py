@@ -93,12 +93,15 @@ def render(report: EvalReport, tz: str) -> str:
         f"  detected within 24 h: {s['detected']}",
         f"  time to alert: median {s['median_time_to_alert_min']} min, "
         f"p95 {s['p95_time_to_alert_min']} min",
-        f"  person's normal (longest usual) gap at the cut hour: median {s['median_normal_gap_min']} min;"
+        "  person's normal gap at the cut hour (longest silence in progress then on the other",
+        f"  days, same situation): median {s['median_normal_gap_min']} min;"
         f" detected within it: {s['detected_within_normal_gap']}",
         f"  cut while awake at home: {s['awake_trials']}, detected {s['awake_detected']}, "
         f"median {s['awake_median_time_to_alert_min']} min vs normal gap "
         f"{s['awake_median_normal_gap_min']} min",
-        "  (cut while asleep: found by 'not up by the usual time', so hours later by design)",
+        f"  cut while asleep: {s['asleep_trials']}, median {s['asleep_median_time_to_alert_min']} min"
+        f" vs normal gap {s['asleep_median_normal_gap_min']} min (found by 'not up by the usual"
+        " time')",
     ]
     lines += [f"Note: {note}" for note in report.notes]
     return "\n".join(lines) + "\n"

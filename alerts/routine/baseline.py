@@ -1,9 +1,10 @@
 """A person's normal day, learned from their own history (scikit-learn estimator conventions).
 
 Fitted in two stages: first each night's main sleep (bed-mat occupancy, or without a bed mat the
-long quiet spans of the night) gives the sleep window and get-up times; then the history is
-sampled every few minutes with the same rule the detectors use at run time (``classify``), and
-the longest silence reached in each hour while awake at home becomes that hour's normal gap.
+long quiet spans of the night) gives the sleep window and get-up times; then every silence
+between two signs of activity is labelled with the same rule the detectors use at run time
+(``classify``), and the longest awake-at-home silence beginning in each hour (per posture) becomes
+the normal gap for silences beginning then.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,7 +31,9 @@ SLEEP_WAKE_MAX_S = 1800.0  # up for less than this in the night (toilet) does no
 NIGHT_MIN_S = 3 * 3600.0  # a main night is at least this long
 NIGHT_MID_RANGE = (to_night_hour(21.0), to_night_hour(12.0))  # a night's middle falls 21:00–12:00
 POOL_WIDTHS = (1, 3, 12)  # ± hours pooled when an hour has too few samples, widest last
-MIN_POOL = 20  # day-hour samples needed before an hour's own maximum is trusted
+MIN_POOL = 20  # day-hours seen before an hour's own maximum is trusted (else pool wider)
+EPISODE_MAX_S = 24 * 3600.0  # longer silences count as this long
+LONGEST_STEP_S = 600.0  # resolution of the hours a silence overlaps
 MIN_NIGHTS = 5
 MIN_VISITS = 10
 MEAL_HOUR_SHARE = 0.5  # an hour belongs to a meal window when half the days cook then
@@ -65,6 +69,42 @@ def _midnight(day: date, tz: ZoneInfo) -> float:
     return datetime.combine(day, time(0), tzinfo=tz).timestamp()
 
 
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One silence: from a sign of activity to the next, with the situation it started in."""
+
+    start: float
+    duration: float
+    status: Status  # AWAKE, ASLEEP (not up counts as asleep) or AWAY, at the start
+    resting: bool  # a seat or bed occupied
+    day: date  # local date of the start
+    hour: float  # local clock hour of the start
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One observed silence length and the local day it belongs to."""
+
+    day: date
+    hour: int
+    seconds: float
+
+
+def _longest_by_hour(
+    episodes: Iterable[Episode], tz: ZoneInfo
+) -> dict[tuple[str, bool], tuple[float, ...]]:
+    """Per (status, resting) and clock hour: the longest silence in progress during that hour."""
+    longest: dict[tuple[str, bool], list[float]] = {}
+    for ep in episodes:
+        row = longest.setdefault((ep.status.value, ep.resting), [0.0] * HOURS)
+        t = ep.start
+        while t < ep.start + ep.duration:
+            hour = int(local_hour(t, tz)) % HOURS
+            row[hour] = max(row[hour], ep.duration)
+            t += LONGEST_STEP_S
+    return {key: tuple(row) for key, row in longest.items()}
+
+
 def _merge(pieces: list[tuple[float, float]]) -> list[tuple[float, float, int]]:
     """Join quiet pieces separated by short wakes: (start, end, wakes)."""
     merged: list[tuple[float, float, int]] = []
@@ -94,6 +134,7 @@ class RoutineBaseline:
         meal_regularity: float = 0.95,
         meal_min_days: int = 28,
         sample_step_min: float = 5.0,
+        limit_by: str = "start",
     ) -> None:
         self.tz = tz
         self.min_days = min_days
@@ -106,6 +147,7 @@ class RoutineBaseline:
         self.meal_regularity = meal_regularity
         self.meal_min_days = meal_min_days
         self.sample_step_min = sample_step_min
+        self.limit_by = limit_by
 
     # ----------------------------------------------------------------------------- fitting
     def fit(
@@ -159,6 +201,7 @@ class RoutineBaseline:
         self.normal_gap_resting_s_ = (DEFAULT_GAP_RESTING_S / self.gap_margin,) * HOURS
         self.threshold_active_s_ = (DEFAULT_GAP_ACTIVE_S,) * HOURS
         self.threshold_resting_s_ = (DEFAULT_GAP_RESTING_S,) * HOURS
+        self.usual_longest_s_: dict[tuple[str, bool], tuple[float, ...]] = {}
         self.bathroom_stays_s_: tuple[float, ...] = ()
         self.bathroom_threshold_s_: float | None = (
             DEFAULT_BATHROOM_S if self.bathroom_observable_ else None
@@ -213,8 +256,12 @@ class RoutineBaseline:
         self.night_exit_window_ = (bed_lo, _quantile(getups, 0.5))
 
     def _fit_gaps(self, timeline: Timeline, tz: ZoneInfo, chosen: list[date]) -> None:
+        if self.limit_by not in ("clock", "start"):
+            raise ValueError(f"limit_by must be 'clock' or 'start', not {self.limit_by!r}")
+        episodes = self._episodes(timeline, tz, chosen)
+        awake = [e for e in episodes if e.status is Status.AWAKE]
         step = self.sample_step_min * 60.0
-        longest: dict[tuple[bool, int], list[float]] = {}
+        reached: dict[tuple[bool, int], list[Sample]] = {}
         kitchen_hours = np.zeros((len(chosen), HOURS), dtype=bool)
         home_share = np.zeros((len(chosen), HOURS), dtype=float)
         per_hour = round(3600.0 / step)
@@ -231,45 +278,75 @@ class RoutineBaseline:
                     day_max[key] = max(day_max.get(key, 0.0), situation.silence_s)
                     home_share[d, hour] += 1.0 / per_hour
                 s += step
-            for key, value in day_max.items():
-                longest.setdefault(key, []).append(value)
+            for (resting, hour), value in day_max.items():
+                reached.setdefault((resting, hour), []).append(Sample(day, hour, value))
             for hour in range(HOURS):
                 lo = start + hour * 3600.0
                 kitchen_hours[d, hour] = count_between(timeline.kitchen, lo, lo + 3600.0) > 0
+        by_start: dict[tuple[bool, int], list[Sample]] = {}
+        for ep in awake:
+            hour = int(ep.hour) % HOURS
+            by_start.setdefault((ep.resting, hour), []).append(Sample(ep.day, hour, ep.duration))
+        samples = reached if self.limit_by == "clock" else by_start
         self.normal_gap_active_s_, self.threshold_active_s_ = self._gap_table(
-            longest, False, DEFAULT_GAP_ACTIVE_S, GAP_CEILING_ACTIVE_S
+            samples, False, DEFAULT_GAP_ACTIVE_S, GAP_CEILING_ACTIVE_S
         )
         self.normal_gap_resting_s_, self.threshold_resting_s_ = self._gap_table(
-            longest, True, DEFAULT_GAP_RESTING_S, GAP_CEILING_RESTING_S
+            samples, True, DEFAULT_GAP_RESTING_S, GAP_CEILING_RESTING_S
         )
+        self.usual_longest_s_ = _longest_by_hour(episodes, tz)
         self.meal_windows_ = self._meal_windows(timeline, tz, chosen, kitchen_hours, home_share)
         first, last = _midnight(chosen[0], tz), _midnight(chosen[-1] + timedelta(days=1), tz)
         self.away_periods_ = count_between(timeline.departures, first, last)
 
+    def _episodes(self, timeline: Timeline, tz: ZoneInfo, chosen: list[date]) -> list[Episode]:
+        """Every silence between two signs of activity that starts on a chosen day."""
+        days = set(chosen)
+        out: list[Episode] = []
+        for i in range(len(timeline.t) - 1):
+            start, end = timeline.t[i], timeline.t[i + 1]
+            if end <= start or datetime.fromtimestamp(start, tz).date() not in days:
+                continue
+            situation = classify(timeline, self.window_, start)
+            status = Status.ASLEEP if situation.status is Status.NOT_UP else situation.status
+            out.append(
+                Episode(
+                    start,
+                    min(end - start, EPISODE_MAX_S),
+                    status,
+                    timeline.resting[i],
+                    datetime.fromtimestamp(start, tz).date(),
+                    local_hour(start, tz),
+                )
+            )
+        return out
+
     def _gap_table(
         self,
-        longest: dict[tuple[bool, int], list[float]],
+        samples: dict[tuple[bool, int], list[Sample]],
         resting: bool,
         default: float,
         ceiling: float,
     ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per hour: the longest usual silence (pooled over neighbouring hours until seen on
+        enough days) and the limit derived from it."""
         normal: list[float] = []
         threshold: list[float] = []
         for hour in range(HOURS):
-            pooled: list[float] = []
+            pooled: list[Sample] = []
             for width in POOL_WIDTHS:
                 pooled = [
-                    v
+                    x
                     for h in range(hour - width, hour + width + 1)
-                    for v in longest.get((resting, h % HOURS), [])
+                    for x in samples.get((resting, h % HOURS), [])
                 ]
-                if len(pooled) >= MIN_POOL:
+                if len({(x.day, x.hour) for x in pooled}) >= MIN_POOL:
                     break
-            if len(pooled) < MIN_POOL:
+            if len({(x.day, x.hour) for x in pooled}) < MIN_POOL:
                 normal.append(default / self.gap_margin)
                 threshold.append(default)
                 continue
-            gap = _quantile(pooled, self.gap_quantile)
+            gap = _quantile([x.seconds for x in pooled], self.gap_quantile)
             normal.append(gap)
             threshold.append(_clamp(gap * self.gap_margin, GAP_FLOOR_S, ceiling))
         return tuple(normal), tuple(threshold)

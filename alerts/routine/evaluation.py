@@ -53,7 +53,7 @@ class Trial:
     local_hour: float
     status_at_cut: str
     resting: bool
-    normal_gap: timedelta  # the person's usual longest gap for that hour (before the margin)
+    normal_gap: timedelta  # longest silence in progress at this hour on other days, same situation
     delay: timedelta | None  # None: undetected within the cap
     kind: str | None
 
@@ -82,6 +82,8 @@ class EvalReport:
         inactivity = sum(kinds.get(k, 0) for k in INACTIVITY_KINDS)
         awake = [t for t in self.trials if t.status_at_cut == Status.AWAKE.value]
         awake_delays = [t.delay.total_seconds() / 60.0 for t in awake if t.delay is not None]
+        asleep = [t for t in self.trials if t.status_at_cut != Status.AWAKE.value]
+        asleep_delays = [t.delay.total_seconds() / 60.0 for t in asleep if t.delay is not None]
         return {
             "source": self.source,
             "protocol": "leave-one-day-out",
@@ -104,6 +106,11 @@ class EvalReport:
             "awake_median_time_to_alert_min": _rounded(awake_delays, 0.5),
             "awake_median_normal_gap_min": _rounded(
                 [t.normal_gap.total_seconds() / 60.0 for t in awake], 0.5
+            ),
+            "asleep_trials": len(asleep),
+            "asleep_median_time_to_alert_min": _rounded(asleep_delays, 0.5),
+            "asleep_median_normal_gap_min": _rounded(
+                [t.normal_gap.total_seconds() / 60.0 for t in asleep], 0.5
             ),
         }
 
@@ -196,9 +203,8 @@ def run_trials(
         cut_stream = Timeline(recording.events[: bisect.bisect_right(times, cut)])
         situation = classify(cut_stream, baseline.window_, cut)
         hour = local_hour(cut, baseline.window_.tz)
-        table = (
-            baseline.normal_gap_resting_s_ if situation.resting else baseline.normal_gap_active_s_
-        )
+        status = Status.ASLEEP if situation.status is Status.NOT_UP else situation.status
+        table = baseline.usual_longest_s_.get((status.value, situation.resting), (0.0,) * 24)
         delay: timedelta | None = None
         kind: str | None = None
         for k in range(1, int(cap_h * 60.0 / step_min) + 1):

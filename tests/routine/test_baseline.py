@@ -58,3 +58,19 @@ def test_held_out_days_are_not_learned() -> None:
     assert all_days.days_ == 9
     assert some.days_ == 3
     assert not some.baseline_ready_
+
+
+def test_usual_longest_silence_by_hour_and_situation() -> None:
+    base = RoutineBaseline("UTC").fit(history(9))
+    asleep = base.usual_longest_s_[("asleep", True)]
+    # in bed 22:30 → 07:00 with no other sign: the night is one 8.5 h silence
+    assert asleep[3] == pytest.approx(8.5 * 3600)
+    assert asleep[12] == 0.0
+    awake = base.usual_longest_s_[("awake", False)]
+    assert awake[10] == pytest.approx(29 * 60, abs=60)
+
+
+def test_start_and_clock_limits_agree_on_a_regular_day() -> None:
+    by_start = RoutineBaseline("UTC", limit_by="start").fit(history(9))
+    by_clock = RoutineBaseline("UTC", limit_by="clock").fit(history(9))
+    assert by_start.threshold_active_s_[10] == by_clock.threshold_active_s_[10] == GAP_FLOOR_S

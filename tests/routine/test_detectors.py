@@ -101,3 +101,25 @@ def test_missed_lunch(month: RoutineBaseline) -> None:
     assert kinds(month, eaten, today, 14.5) == []
     away = then(31, day_events(today, until=10.0), front_door(at(today, 10.5)))
     assert kinds(month, away, today, 14.5) == []  # out at lunchtime is not a missed meal
+
+
+def test_allowed_silence_is_fixed_when_the_silence_begins() -> None:
+    """The limit belongs to the silence (its start hour), so it does not move with the clock."""
+    events = then(DAYS, day_events(TODAY, until=14.05))  # last sign of activity 14:01
+    limits = {}
+    for limit_by in ("start", "clock"):
+        base = RoutineBaseline("UTC", limit_by=limit_by).fit(history(DAYS))
+        table = list(base.threshold_active_s_)
+        table[15] = 3 * 3600.0  # long silences are usual from 15:00 on
+        base.threshold_active_s_ = tuple(table)
+        limits[limit_by] = [
+            RoutineDetector().status(base, events, at(TODAY, hour)).allowed_silence
+            for hour in (14.5, 15.5)
+        ]
+    assert limits["start"] == [timedelta(hours=1)] * 2
+    assert limits["clock"] == [timedelta(hours=1), timedelta(hours=3)]
+
+
+def test_limit_by_must_be_known() -> None:
+    with pytest.raises(ValueError, match="limit_by"):
+        RoutineBaseline("UTC", limit_by="weekday").fit(history(DAYS))
