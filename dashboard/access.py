@@ -72,15 +72,17 @@ def _principal(user: User) -> Principal:
 
 
 async def find_user(session: AsyncSession, username: str) -> Principal | None:
-    """The user with ``username`` (surrounding blanks ignored), if any."""
-    user = await session.scalar(select(User).where(User.username == username.strip()))
+    """The active user with ``username`` (surrounding blanks ignored), if any."""
+    user = await session.scalar(
+        select(User).where(User.username == username.strip(), User.active.is_(True))
+    )
     return None if user is None else _principal(user)
 
 
 async def get_user(session: AsyncSession, user_id: int) -> Principal | None:
-    """The user with ``user_id``, if they still exist."""
+    """The user with ``user_id``, if they still exist and are active (checked on every request)."""
     user = await session.get(User, user_id)
-    return None if user is None else _principal(user)
+    return None if user is None or not user.active else _principal(user)
 
 
 async def scope_of(session: AsyncSession, user: Principal) -> Scope:

@@ -11,17 +11,27 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from dashboard import i18n, org
-from dashboard.deps import MAX_ID, AdminForm, AdminUser, Ctx, PageZone, Session, Templates
+from dashboard.context import DashboardContext
+from dashboard.deps import (
+    MAX_ID,
+    AdminForm,
+    AdminUser,
+    Ctx,
+    PageCaller,
+    PageZone,
+    Session,
+    Templates,
+)
 from dashboard.pages import page_context
 from dashboard.rows import local_time
-from registry.errors import RegistryError
+from registry.errors import RegistryError, SelfLockoutError
 from registry.models import FamilyLink, Resident, Role, Station, User
-from registry.people import create_user, link_family
+from registry.people import change_role, create_user, link_family, set_active, unlink_family
 from registry.repository import create_station
 
 log = logging.getLogger(__name__)
 
-ERRORS = ("conflict", "org", "timezone")  # ?error= keys the admin page explains
+ERRORS = ("conflict", "org", "timezone", "self")  # ?error= keys the admin page explains
 AUDIT_PAGE = 100
 PASSWORD_MIN = 10
 
@@ -32,6 +42,14 @@ FormId = Annotated[int, Form(ge=1, le=MAX_ID)]
 def _back(error: str = "", anchor: str = "") -> RedirectResponse:
     query = f"?error={error}" if error in ERRORS else ""
     return RedirectResponse(f"/admin{query}{anchor}", status.HTTP_303_SEE_OTHER)
+
+
+async def _audit(
+    ctx: DashboardContext, caller: PageCaller, action: str, subject: str, data: dict[str, Any]
+) -> None:
+    # After the commit: an entry never claims a change that was rolled back.
+    if ctx.audit is not None:
+        await ctx.audit.append(f"user:{caller.user.id}", action, subject, data)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -71,7 +89,10 @@ async def admin_page(
             roles=[role.value for role in Role],
             families=[u for u in users if u.role == Role.FAMILY.value],
             residents=people,
-            links=[(link.relation, username, name) for link, username, name in links],
+            links=[
+                (link.user_id, link.resident_id, link.relation, username, name)
+                for link, username, name in links
+            ],
         ),
     )
 
@@ -173,6 +194,85 @@ async def add_link(
     await session.commit()
     log.info(
         "admin.family_linked user_id=%d resident_id=%d by=%s",
+        user_id,
+        resident_id,
+        caller.user.username,
+    )
+    return _back(anchor="#links")
+
+
+@router.post("/admin/users/active")
+async def set_user_active(
+    caller: AdminForm,
+    session: Session,
+    ctx: Ctx,
+    user_id: FormId,
+    active: Annotated[bool, Form()],
+) -> Response:
+    """Deactivate a person who left (their sessions and tokens stop working at once), or undo it."""
+    try:
+        user = await set_active(session, user_id=user_id, active=active, actor_id=caller.user.id)
+    except SelfLockoutError:
+        return _back("self", "#users")
+    except RegistryError:
+        return _back("conflict", "#users")
+    await session.commit()
+    action = "user_reactivated" if active else "user_deactivated"
+    await _audit(ctx, caller, action, f"user:{user_id}", {"username": user.username})
+    log.info("admin.%s user_id=%d by=%s", action, user_id, caller.user.username)
+    return _back(anchor="#users")
+
+
+@router.post("/admin/users/role")
+async def set_user_role(
+    caller: AdminForm,
+    session: Session,
+    ctx: Ctx,
+    user_id: FormId,
+    role: Annotated[Role, Form()],
+    station_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Give a person another role (and station); an admin cannot change their own."""
+    before = await session.get(User, user_id)
+    old_role = None if before is None else before.role
+    try:
+        user = await change_role(
+            session, user_id=user_id, role=role, actor_id=caller.user.id, station_id=station_id
+        )
+    except SelfLockoutError:
+        return _back("self", "#users")
+    except RegistryError:
+        return _back("conflict", "#users")
+    await session.commit()
+    await _audit(
+        ctx,
+        caller,
+        "role_changed",
+        f"user:{user_id}",
+        {
+            "username": user.username,
+            "from": old_role,
+            "to": role.value,
+            "station_id": user.station_id,
+        },
+    )
+    log.info("admin.role_changed user_id=%d role=%s by=%s", user_id, role, caller.user.username)
+    return _back(anchor="#users")
+
+
+@router.post("/admin/links/remove")
+async def remove_link(
+    caller: AdminForm, session: Session, ctx: Ctx, user_id: FormId, resident_id: FormId
+) -> Response:
+    """Stop a family member seeing a resident (pages, API and the live stream, at once)."""
+    try:
+        await unlink_family(session, user_id=user_id, resident_id=resident_id)
+    except RegistryError:
+        return _back("conflict", "#links")
+    await session.commit()
+    await _audit(ctx, caller, "family_unlinked", f"resident:{resident_id}", {"user_id": user_id})
+    log.info(
+        "admin.family_unlinked user_id=%d resident_id=%d by=%s",
         user_id,
         resident_id,
         caller.user.username,

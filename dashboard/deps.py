@@ -113,7 +113,7 @@ async def get_caller(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
     user = await access.get_user(session, claims.user_id)
     if user is None:
-        raise _unauthorized("user no longer exists")
+        raise _unauthorized("user no longer exists or is deactivated")
     return Caller(user, session_id)
 
 
@@ -248,7 +248,7 @@ async def get_page_caller(request: Request, ctx: Ctx, session: Session, lang: La
         raise LoginRequiredError(str(err)) from err
     user = await access.get_user(session, claims.user_id)
     if user is None:
-        raise LoginRequiredError("user no longer exists")
+        raise LoginRequiredError("user no longer exists or is deactivated")
     return PageCaller(user, tokens.csrf_for(ctx.secret_key, claims.session_id), lang)
 
 

@@ -13,3 +13,7 @@ class NotFoundError(RegistryError):
 
 class ConflictError(RegistryError):
     """The change would break a uniqueness rule (a username or gateway id already taken)."""
+
+
+class SelfLockoutError(ConflictError):
+    """An administrator tried to deactivate themselves or change their own role."""

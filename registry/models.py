@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UTCDateTime
@@ -99,6 +99,8 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(8), default="zh-CN")
     phone: Mapped[str] = mapped_column(String(32), default="")
     notify_url: Mapped[str] = mapped_column(String(400), default="")  # apprise URL
+    # False: the person left; they cannot log in and their sessions and tokens stop working
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class FamilyLink(Base):
