@@ -10,7 +10,8 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from alerts.errors import AlertNotFoundError, AlertStateError
-from dashboard import ratings, tokens
+from dashboard import access, ratings, tokens
+from dashboard.access import Scope
 from dashboard.deps import (
     AlertHandler,
     CallerScope,
@@ -127,12 +128,26 @@ async def list_alerts(
 
 @router.get("/alerts/stream", tags=["alerts"], response_class=StreamingResponse)
 async def stream_alerts(
-    request: Request, scope: CallerScope, ctx: Ctx, lang: Lang, zone: Zone, templates: Templates
+    request: Request,
+    user: HealthReader,
+    ctx: Ctx,
+    lang: Lang,
+    zone: Zone,
+    templates: Templates,
 ) -> StreamingResponse:
     """Server-sent events: every change to an alert the caller may see, with a heartbeat."""
     render = row_renderer(templates, lang, zone, ctx.clock.now)
+
+    async def current_scope() -> Scope | None:
+        # Read afresh (own session: the request's is gone while the body streams).
+        async with ctx.sessions() as session:
+            now = await access.get_user(session, user.id)
+            if now is None or now.role not in access.HEALTH_ROLES:
+                return None
+            return await access.scope_of(session, now)
+
     return StreamingResponse(
-        alert_events(request, ctx.feed, scope, render),
+        alert_events(request, ctx.feed, current_scope, render),
         media_type=SSE_MEDIA_TYPE,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

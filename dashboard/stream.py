@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -23,6 +23,10 @@ RETRY_MS = 3000  # how soon a browser reconnects after the stream drops
 
 
 RowRenderer = Callable[[AlertView], dict[str, Any]]
+# The caller's scope as it is now; None once they may no longer read alerts (deactivated, role
+# changed). Asked again at every change and heartbeat, so that a removed family link or a
+# deactivation takes effect on an open stream, not only when it reconnects.
+ScopeSource = Callable[[], Awaitable[Scope | None]]
 
 
 def format_event(change: AlertChange, render: RowRenderer) -> str:
@@ -32,9 +36,13 @@ def format_event(change: AlertChange, render: RowRenderer) -> str:
 
 
 async def alert_events(
-    request: Request, feed: AlertFeed, scope: Scope, render: RowRenderer
+    request: Request, feed: AlertFeed, current_scope: ScopeSource, render: RowRenderer
 ) -> AsyncIterator[str]:
-    """The SSE body: a retry hint, then each visible change, and a comment every HEARTBEAT_S."""
+    """The SSE body: a retry hint, then each visible change, and a comment every HEARTBEAT_S.
+
+    The stream ends when ``current_scope`` says the caller lost access; the browser reconnects
+    and is then refused by the usual checks.
+    """
     async with feed.subscribe() as changes:
         # Sent once subscribed, so a client that saw it misses no change from then on.
         yield f"retry: {RETRY_MS}\n: connected\n\n"
@@ -48,6 +56,10 @@ async def alert_events(
                 # wait() rather than wait_for(): a heartbeat must not cancel the pending read.
                 # A closed client is noticed by Starlette, which cancels this generator.
                 done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_S)
+                scope = await current_scope()
+                if scope is None:
+                    log.info("stream_revoked client=%s", request.client)
+                    return
                 if pending not in done:
                     yield ": heartbeat\n\n"
                     continue
