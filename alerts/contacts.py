@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.escalation import DEFAULT_POLICY, Policy, parse_offsets
 from alerts.lifecycle import Priority
 from alerts.models import Contact, EscalationPolicyRow
+from registry.models import FamilyLink, User
 
 AUDIENCES = ("staff", "manager", "family", "hotline", "installer")
 PER_RESIDENT = ("family",)  # these audiences are told only about their own resident
@@ -98,20 +99,31 @@ async def recipients(
     resident_id: int | None,
     audiences: Collection[str],
 ) -> Sequence[Contact]:
-    """Active contacts of these audiences for an alert, in tier order then position."""
+    """Active contacts of these audiences for an alert, in tier order then position.
+
+    A contact that is a user's is told only while the user is active, and a family member's only
+    while they are still linked to the resident: deactivating a person or removing a link in the
+    admin pages stops their messages at once, with no contact rows to keep in step.
+    """
     if station_id is None or not audiences:
         return []
     own_resident: ColumnElement[bool] = (
         Contact.resident_id == resident_id if resident_id is not None else false()
     )
+    still_linked = exists().where(
+        FamilyLink.user_id == Contact.user_id, FamilyLink.resident_id == Contact.resident_id
+    )
     query = (
         select(Contact)
+        .outerjoin(User, Contact.user_id == User.id)
         .where(
             Contact.station_id == station_id,
             Contact.active.is_(True),
             Contact.audience.in_(list(audiences)),
             or_(Contact.audience.not_in(PER_RESIDENT), own_resident),
             or_(Contact.resident_id.is_(None), own_resident),
+            or_(Contact.user_id.is_(None), User.active.is_(True)),
+            or_(Contact.user_id.is_(None), Contact.audience.not_in(PER_RESIDENT), still_linked),
         )
         .order_by(Contact.position, Contact.id)
     )
