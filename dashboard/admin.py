@@ -101,23 +101,28 @@ async def admin_page(
 async def add_org_unit(
     caller: AdminForm,
     session: Session,
+    ctx: Ctx,
     level: Annotated[org.Level, Form()],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     parent_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """Add a city, district or street."""
     try:
-        await org.add_unit(session, level, name.strip(), parent_id)
+        unit_id = await org.add_unit(session, level, name.strip(), parent_id)
     except org.OrgError:
         return _back("org", "#tree")
     await session.commit()
+    await _audit(
+        ctx, caller, "org_unit_added", f"org:{unit_id}",
+        {"level": level.value, "name": name.strip(), "parent_id": parent_id},
+    )  # fmt: skip
     log.info("admin.org_unit_added level=%s by=%s", level, caller.user.username)
     return _back(anchor="#tree")
 
 
 @router.post("/admin/org/place")
 async def place_station(
-    caller: AdminForm, session: Session, station_id: FormId, street_id: FormId
+    caller: AdminForm, session: Session, ctx: Ctx, station_id: FormId, street_id: FormId
 ) -> Response:
     """Put a station under a street."""
     try:
@@ -125,6 +130,7 @@ async def place_station(
     except org.OrgError:
         return _back("org", "#tree")
     await session.commit()
+    await _audit(ctx, caller, "station_placed", f"station:{station_id}", {"street_id": street_id})
     log.info("admin.station_placed station_id=%d by=%s", station_id, caller.user.username)
     return _back(anchor="#tree")
 
@@ -133,6 +139,7 @@ async def place_station(
 async def add_station(
     caller: AdminForm,
     session: Session,
+    ctx: Ctx,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     code: Annotated[str, Form(min_length=1, max_length=64)],
     timezone: Annotated[str, Form(max_length=64)] = "Asia/Shanghai",
@@ -141,10 +148,16 @@ async def add_station(
     if timezone not in available_timezones():
         return _back("timezone", "#stations")
     try:
-        await create_station(session, name=name.strip(), code=code.strip(), timezone=timezone)
+        station = await create_station(
+            session, name=name.strip(), code=code.strip(), timezone=timezone
+        )
     except RegistryError:
         return _back("conflict", "#stations")
     await session.commit()
+    await _audit(
+        ctx, caller, "station_added", f"station:{station.id}",
+        {"name": name.strip(), "code": code.strip(), "timezone": timezone},
+    )  # fmt: skip
     log.info("admin.station_added code=%s by=%s", code, caller.user.username)
     return _back(anchor="#stations")
 
@@ -153,6 +166,7 @@ async def add_station(
 async def add_user(
     caller: AdminForm,
     session: Session,
+    ctx: Ctx,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=PASSWORD_MIN, max_length=256)],
     role: Annotated[Role, Form()],
@@ -161,7 +175,7 @@ async def add_user(
 ) -> Response:
     """Add a person with a role (staff and managers belong to a station)."""
     try:
-        await create_user(
+        user = await create_user(
             session,
             username=username.strip(),
             password=password,
@@ -172,6 +186,10 @@ async def add_user(
     except RegistryError:
         return _back("conflict", "#users")
     await session.commit()
+    await _audit(
+        ctx, caller, "user_added", f"user:{user.id}",
+        {"username": user.username, "role": role.value, "station_id": station_id},
+    )  # fmt: skip
     log.info("admin.user_added username=%s role=%s by=%s", username, role, caller.user.username)
     return _back(anchor="#users")
 
@@ -180,6 +198,7 @@ async def add_user(
 async def add_link(
     caller: AdminForm,
     session: Session,
+    ctx: Ctx,
     user_id: FormId,
     resident_id: FormId,
     relation: Annotated[str, Form(max_length=32)] = "",
@@ -192,6 +211,10 @@ async def add_link(
     except RegistryError:
         return _back("conflict", "#links")
     await session.commit()
+    await _audit(
+        ctx, caller, "family_linked", f"resident:{resident_id}",
+        {"user_id": user_id, "relation": relation.strip()},
+    )  # fmt: skip
     log.info(
         "admin.family_linked user_id=%d resident_id=%d by=%s",
         user_id,

@@ -96,6 +96,15 @@ async def test_admin_adds_station_user_and_family_link(
         },
     )
     assert link.status_code == 303
+    assert world.ctx.audit is not None
+    admin = f"user:{world.ids['admin']}"
+    done = [(e.actor, e.action) for e in await world.ctx.audit.entries(limit=1000)]
+    for action in ("station_added", "user_added", "family_linked"):
+        assert (admin, action) in done
+    linked = await world.ctx.audit.entries(subject=f"resident:{world.ids['resident_b']}")
+    assert [e.data for e in linked if e.action == "family_linked"] == [
+        {"user_id": int(son.group(1)), "relation": "son"}
+    ]
     client.cookies.clear()
     await login(client, "son_a")
     assert "Li Wei" in (await client.get("/family")).text
