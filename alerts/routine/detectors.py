@@ -102,7 +102,7 @@ class RoutineDetector:
                                  baseline.baseline_ready_, note)  # fmt: skip
         allowed = None
         if situation.status is Status.AWAKE:
-            allowed = timedelta(seconds=_gap_threshold(baseline, situation, timeline))
+            allowed = timedelta(seconds=_gap_threshold(baseline, situation, timeline, now_s))
         return RoutineStatus(
             situation.status.value,
             _utc(timeline.t[situation.index]),
@@ -138,7 +138,7 @@ class RoutineDetector:
         if situation.status is not Status.AWAKE:
             return []
         found: list[RoutineFinding] = []
-        threshold = _gap_threshold(baseline, situation, timeline)
+        threshold = _gap_threshold(baseline, situation, timeline, now)
         if situation.silence_s > threshold:
             found.append(self._finding(baseline, INACTIVITY, last, now, threshold))
         bath_limit = baseline.bathroom_threshold_s_
@@ -199,16 +199,16 @@ class RoutineDetector:
         return found
 
 
-def _gap_threshold(baseline: RoutineBaseline, situation: Situation, timeline: Timeline) -> float:
+def _gap_threshold(
+    baseline: RoutineBaseline, situation: Situation, timeline: Timeline, now: float
+) -> float:
     """The silence allowed, by posture and by the hour the silence began (``limit_by="start"``).
 
     The limit belongs to the silence, not to the clock: a silence that began at 16:00 is judged
     by how long this person's silences beginning around 16:00 usually last, so it cannot keep
     moving away as the evening's longer limits come into force.
     """
-    moment = timeline.t[situation.index] + situation.silence_s  # now
-    if baseline.limit_by == "start":
-        moment = timeline.t[situation.index]
+    moment = timeline.t[situation.index] if baseline.limit_by == "start" else now
     hour = int(local_hour(moment, baseline.window_.tz)) % 24
     table = baseline.threshold_resting_s_ if situation.resting else baseline.threshold_active_s_
     return table[hour]
