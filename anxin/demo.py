@@ -42,9 +42,13 @@ VITALS = frozenset({"heart_rate", "spo2", "steps"})
 
 
 async def backfill_history(
-    store: ReadingStore, fleet: DemoFleet, settings: Settings, until: datetime
+    store: ReadingStore,
+    fleet: DemoFleet,
+    settings: Settings,
+    until: datetime,
+    days: int = HISTORY_DAYS,
 ) -> int:
-    """Write two weeks of each resident's ordinary days, so baselines exist from the start.
+    """Write ``days`` (two weeks) of each resident's ordinary days, so baselines exist at once.
 
     Runs once, on an empty store: the same homes, without incidents and without the raw
     accelerometer (which never leaves the home anyway). Returns the number of readings written.
@@ -55,7 +59,7 @@ async def backfill_history(
     for gw in fleet.gateways:
         home = SimulatedHome(
             gw.number + settings.seed * 100_000,
-            until - timedelta(days=HISTORY_DAYS),
+            until - timedelta(days=days),
             NO_INCIDENTS,
             accel_hz=0,
         )
@@ -71,7 +75,7 @@ async def backfill_history(
     log.info(
         "demo_history_written homes=%d days=%d readings=%d",
         len(fleet.gateways),
-        HISTORY_DAYS,
+        days,
         written,
     )
     return written

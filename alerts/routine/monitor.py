@@ -41,7 +41,10 @@ from registry.repository import GatewayContext, gateway_contexts
 
 log = logging.getLogger(__name__)
 
-HISTORY = timedelta(days=28)  # what the baseline learns from: four weeks of the person's own days
+# What the baseline learns from: five weeks of the person's own days. The missed-meal rule needs
+# 28 days at home (baseline.meal_min_days); a 28-day window holds only 27 complete days, so with
+# four weeks here it could never learn a meal window.
+HISTORY = timedelta(days=35)
 RECENT = timedelta(days=2)  # what the detectors look at (their documented need)
 REFIT_EVERY = timedelta(days=1)
 MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
@@ -98,6 +101,11 @@ class RoutineMonitor:
         self._min_days = min_days
         self._homes: dict[str, _Home] = {}
         self.statuses: dict[int, RoutineStatus] = {}  # resident id -> what the console shows
+
+    def baseline(self, gateway_id: str) -> RoutineBaseline | None:
+        """The baseline last fitted for a home (None before its first sweep)."""
+        home = self._homes.get(gateway_id)
+        return home.baseline if home else None
 
     async def run(self) -> None:
         """Sweep until cancelled."""

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from alerts.feed import AlertFeed
-from alerts.routine.detectors import INACTIVITY_KINDS
-from alerts.routine.monitor import RoutineMonitor
+from alerts.routine.detectors import INACTIVITY_KINDS, MISSED_MEAL
+from alerts.routine.monitor import HISTORY, RoutineMonitor
 from alerts.service import AlertService
 from anxin import migrate
 from anxin.config import Settings
@@ -44,7 +44,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     engine = make_async_engine(url)
     sessions = make_sessionmaker(engine)
     async with sessions() as session:
-        fleet = await seed_demo(session, 1, now=CUT - timedelta(days=15))
+        fleet = await seed_demo(session, 1, now=CUT - HISTORY - timedelta(days=1))
         await session.commit()
     store = await SQLiteStore.open(tmp_path / "ts.db")
     clock = ManualClock(CUT)
@@ -70,17 +70,44 @@ async def test_two_weeks_of_history_give_a_personal_baseline(world: World) -> No
     assert status.baseline_ready
 
 
-async def test_an_ordinary_day_raises_nothing(world: World) -> None:
-    await backfill_history(world.store, world.fleet, Settings(), CUT)
+async def live(world: World, hours: float, *, drop: frozenset[str] = frozenset()) -> list[str]:
+    """Run the resident's life on from CUT for ``hours`` (readings of ``drop`` devices lost),
+    sweeping like ``anxin up``; the kinds of the alerts raised."""
     home = home_of(world.fleet)
     gw = world.fleet.gateways[0].gateway_id
-    for _ in range(int(timedelta(hours=24) / SWEEP)):
+    raised: list[str] = []
+    for _ in range(int(timedelta(hours=hours) / SWEEP)):
         now = world.clock.advance(SWEEP.total_seconds())
         out = home.step(now)
         await world.store.write_readings(
-            [Reading(gw, r.device, r.measurement, r.value, r.time, now) for r in out.readings]
+            [
+                Reading(gw, r.device, r.measurement, r.value, r.time, now)
+                for r in out.readings
+                if r.device not in drop
+            ]
         )
-        assert await world.monitor.check_once() == []
+        raised += [a.kind for a in await world.monitor.check_once()]
+    return raised
+
+
+async def test_an_ordinary_day_raises_nothing(world: World) -> None:
+    await backfill_history(world.store, world.fleet, Settings(), CUT)
+    assert await live(world, 24) == []
+
+
+async def test_five_weeks_of_history_learn_meals_and_a_skipped_dinner_is_raised(
+    world: World,
+) -> None:
+    """The monitor keeps enough history for the missed-meal rule (28 days at home) to learn."""
+    days = HISTORY.days
+    await backfill_history(world.store, world.fleet, Settings(), CUT, days=days)
+    await world.monitor.check_once()
+    baseline = world.monitor.baseline(world.fleet.gateways[0].gateway_id)
+    assert baseline is not None
+    assert baseline.meal_windows_, "no meal window learned from five weeks"
+    # 15:00 local: the evening goes on as usual, but nothing in the kitchen is seen
+    kitchen = frozenset({"pir-kitchen", "fridge-1"})
+    assert await live(world, 9, drop=kitchen) == [MISSED_MEAL]
 
 
 async def test_an_incapacitation_is_found_within_hours_and_raised_once(world: World) -> None:
