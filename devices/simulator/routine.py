@@ -143,6 +143,7 @@ class _Timeline:
         if end_h - start_h < MIN_SEGMENT_H:
             return
         self.fill_until(start_h)
+        start_h = min(start_h, self.cursor)  # close the sub-second rest fill_until leaves
         self.pieces.append(_Piece(start_h, end_h, activity, room))
         self.cursor = end_h
 
@@ -346,14 +347,13 @@ def plan_day(
     no_rise = rng.random() < 1 - math.exp(-rates.no_rise_per_day)
     pieces = _ordinary_day(profile, rng, lie_in=no_rise)
     midnight = datetime.combine(day, time(), tz)
+    starts = [midnight + timedelta(hours=p.start_h) for p in pieces]
+    # each segment ends where the next begins and the last at the next midnight: the pieces may
+    # leave gaps of under a second (MIN_SEGMENT_H), and a gap would stall SimulatedHome.step
+    ends = [*starts[1:], datetime.combine(day + timedelta(days=1), time(), tz)]
     segments = tuple(
-        Segment(
-            midnight + timedelta(hours=p.start_h),
-            midnight + timedelta(hours=p.end_h),
-            p.activity,
-            p.room,
-        )
-        for p in pieces
+        Segment(start, end, p.activity, p.room)
+        for start, end, p in zip(starts, ends, pieces, strict=True)
     )
     incidents: list[Incident] = []
     if no_rise:
