@@ -11,16 +11,23 @@ import logging
 import signal
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from alerts.audit import AuditLog
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.kpis import StationReports
+from alerts.link_health import LinkWatch
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
+from anxin.commands import CommandPublisher
+from anxin.monitors import BrokerLogin, build_monitors
 from devices.clock import Clock, ScaledClock, SystemClock
+from ingest.influx_store import InfluxStore
+from ingest.sqlite_store import SQLiteStore
+from ingest.store import ReadingStore
 from registry.db import make_async_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -36,13 +43,24 @@ def add_commands(subparsers: Any) -> None:
 
     alerts = subparsers.add_parser("alerts", help="the alert service on its own")
     what = alerts.add_subparsers(dest="alerts", required=True)
-    run = what.add_parser("run", help="engine + escalation scheduler + notification sender")
+    run = what.add_parser(
+        "run", help="engine, escalation, notifications and every periodic detector"
+    )
     run.add_argument("--database-url", required=True)
     run.add_argument("--mqtt-host", default="127.0.0.1")
     run.add_argument("--mqtt-port", type=int, default=1883)
     run.add_argument("--link-base", default="http://127.0.0.1:8000", help="console URL in messages")
     run.add_argument("--speed", type=float, help="simulated time runs X times real time")
     run.add_argument("--start", help="simulated start time (ISO 8601, with --speed)")
+    run.add_argument(
+        "--store",
+        choices=["sqlite", "influxdb"],
+        default="influxdb",
+        help="the time-series store ingest writes (read by the inactivity, vitals and "
+        "device-health detectors)",
+    )
+    run.add_argument("--influx-url", default="http://127.0.0.1:8086")
+    run.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
     run.set_defaults(handler=_run_service)
     kpis = what.add_parser("kpis", help="one station's week as JSON: KPIs and the test alarms")
     kpis.add_argument("--database-url", required=True)
@@ -58,6 +76,13 @@ def add_commands(subparsers: Any) -> None:
     ba.add_argument("--rate", type=float, default=20.0, help="events per second (nominal load)")
     ba.add_argument("--database-url", help="default: a SQLite file in a temp dir")
     ba.set_defaults(handler=_run_bench)
+    br = bench.add_parser("routine", help="the inactivity monitor over many homes: sweeps, memory")
+    br.add_argument("--store", choices=["sqlite", "influxdb"], default="sqlite")
+    br.add_argument("--homes", type=int, default=500)
+    br.add_argument("--days", type=int, default=35, help="history per home (the monitor keeps 35)")
+    br.add_argument("--distinct", type=int, default=20, help="different simulated residents")
+    br.add_argument("--sweeps", type=int, default=5, help="steady sweeps timed after the first")
+    br.set_defaults(handler=_run_bench_routine)
 
 
 def _bench_subparsers(subparsers: Any) -> Any:
@@ -133,17 +158,45 @@ def service_clock(speed: float | None, start: str | None) -> Clock:
     return ScaledClock(speed, begin.astimezone(UTC))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """Which time-series store the detectors read (the one ingest writes)."""
+
+    kind: str = "influxdb"  # or "sqlite"
+    location: str = "http://127.0.0.1:8086"  # InfluxDB URL or SQLite file
+    database: str = "anxin"  # InfluxDB database
+
+
+async def _open_store(options: StoreOptions) -> ReadingStore:
+    if options.kind == "influxdb":
+        return await InfluxStore.open(options.location, options.database)
+    return await SQLiteStore.open(Path(options.location))
+
+
 async def run_alert_service(
-    database_url: str, mqtt_host: str, mqtt_port: int, clock: Clock, link_base: str
+    database_url: str,
+    mqtt_host: str,
+    mqtt_port: int,
+    clock: Clock,
+    link_base: str,
+    store_options: StoreOptions | None = None,
 ) -> None:
-    """Engine, escalation scheduler and delivery sender until cancelled (or SIGTERM/SIGINT)."""
+    """Engine, escalation, notifications and every periodic detector (routine/inactivity, vitals,
+    device and link health, weekly test alarms) until cancelled (or SIGTERM/SIGINT)."""
     engine = make_async_engine(database_url)
     sessions = make_sessionmaker(engine)
+    store = await _open_store(store_options or StoreOptions())
     feed = AlertFeed()
-    service = AlertService(sessions, feed, clock)
+    link_watch = LinkWatch()
+    service = AlertService(sessions, feed, clock, gateway_offline=link_watch.offline)
     sender = DeliverySender(sessions, AppriseNotifier(), clock)
     scheduler = EscalationScheduler(sessions, feed, clock, sender.wake, link_base)
     alert_engine = AlertEngine(service, sessions, mqtt_host, mqtt_port, clock)
+    commands = CommandPublisher(mqtt_host, mqtt_port, None, None)
+    monitors = build_monitors(
+        service, sessions, feed, store, clock, link_watch,
+        BrokerLogin(mqtt_host, mqtt_port), commands.send,
+    )  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,13 +207,20 @@ async def run_alert_service(
                 tg.create_task(alert_engine.run()),
                 tg.create_task(scheduler.run()),
                 tg.create_task(sender.run()),
+                *monitors.start(tg),
             ]
             await alert_engine.ready.wait()
-            log.info("alert_service_ready broker=%s:%d", mqtt_host, mqtt_port)
+            log.info(
+                "alert_service_ready broker=%s:%d detectors=%s",
+                mqtt_host,
+                mqtt_port,
+                ",".join(monitors.names),
+            )
             await stop.wait()
             for task in tasks:
                 task.cancel()
     finally:
+        await store.close()
         await engine.dispose()
 
 
@@ -169,9 +229,27 @@ def _run_service(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_alert_service(
-                args.database_url, args.mqtt_host, args.mqtt_port, clock, args.link_base
+                args.database_url,
+                args.mqtt_host,
+                args.mqtt_port,
+                clock,
+                args.link_base,
+                StoreOptions(
+                    args.store,
+                    args.influx_url if args.store == "influxdb" else str(args.sqlite_path),
+                ),
             )
         )
+    return 0
+
+
+def _run_bench_routine(args: argparse.Namespace) -> int:
+    from anxin.bench.routine import run_routine_bench
+
+    figures = asyncio.run(
+        run_routine_bench(args.store, args.homes, args.days, args.distinct, args.sweeps)
+    )
+    sys.stdout.write(json.dumps(figures) + "\n")
     return 0
 
 

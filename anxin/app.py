@@ -16,22 +16,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.audit import AuditLog
-from alerts.device_health import DeviceHealthMonitor
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
-from alerts.link_health import LinkMonitor, LinkWatch
+from alerts.link_health import LinkWatch
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.routine.monitor import RoutineMonitor
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
-from alerts.test_alarms import WeeklyTestAlarms
-from alerts.vitals import VitalsMonitor
 from anxin import migrate
 from anxin.broker import embedded_broker
 from anxin.commands import CommandPublisher
 from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
 from anxin.demo import backfill_history, demo_clock, run_demo_gateways, save_demo_clock
+from anxin.monitors import BrokerLogin, build_monitors
 from anxin.stores import open_store
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
@@ -51,9 +49,6 @@ from registry.repository import is_known_gateway
 
 log = logging.getLogger(__name__)
 
-INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
-VITALS_CHECK_S = 120.0  # simulated seconds between vitals sweeps (the sustain window is 5 min)
-DEVICE_HEALTH_CHECK_S = 600.0  # simulated seconds between device-health sweeps
 RETENTION_EVERY_S = 3600.0  # simulated seconds between retention runs (rollups, then deletes)
 KNOWN_GATEWAY_TTL_S = 10.0  # a revoked gateway is refused by ingest within this many seconds
 
@@ -280,16 +275,11 @@ async def run(settings: Settings) -> int:
                 settings.host, settings.mqtt_port, "anxin-platform", password
             )
             audit = AuditLog(sessions, clock)
-            links = LinkMonitor(
-                alerts, settings.host, settings.mqtt_port, SystemClock(),  # link timing is real time
-                username="anxin-platform", password=password, client_id="anxin-link-health",
-                watch=link_watch,
+            monitors = build_monitors(
+                alerts, sessions, feed, store, clock, link_watch,
+                BrokerLogin(settings.host, settings.mqtt_port, "anxin-platform", password),
+                commands.send,
             )  # fmt: skip
-            device_health = DeviceHealthMonitor(
-                alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, links.watch.offline
-            )
-            weekly_tests = WeeklyTestAlarms(alerts, sessions, feed, clock, commands.send)
-            vitals = VitalsMonitor(alerts, sessions, store, clock, VITALS_CHECK_S)
             sender = DeliverySender(sessions, AppriseNotifier(), clock)
             scheduler = EscalationScheduler(
                 sessions,
@@ -298,7 +288,6 @@ async def run(settings: Settings) -> int:
                 sender.wake,
                 link_base=f"http://{settings.host}:{settings.port}",
             )
-            monitor = RoutineMonitor(alerts, sessions, store, clock, INACTIVITY_CHECK_S)
             server = _EmbeddedServer(
                 uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
             )
@@ -336,17 +325,11 @@ async def run(settings: Settings) -> int:
                 core = [
                     tg.create_task(ingest.run(), name="ingest"),
                     tg.create_task(engine.run(), name="alerts"),
-                    tg.create_task(
-                        _routine(monitor, store, fleet, settings, clock), name="routine"
-                    ),
                     tg.create_task(server.serve(), name="http"),
                     tg.create_task(_retention(store, clock), name="retention"),
                     tg.create_task(scheduler.run(), name="escalation"),
                     tg.create_task(sender.run(), name="notifications"),
-                    tg.create_task(links.run(), name="link-health"),
-                    tg.create_task(device_health.run(), name="device-health"),
-                    tg.create_task(vitals.run(), name="vitals"),
-                    tg.create_task(weekly_tests.run(), name="weekly-test-alarms"),
+                    *monitors.start(tg, _routine(monitors.routine, store, fleet, settings, clock)),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:

@@ -19,7 +19,7 @@ COMMAND_QOS = 1  # the gateway's persistent session gets it even if it is reconn
 class CommandPublisher:
     """Publishes one command per short MQTT session: commands are rare, a held link is not needed."""
 
-    def __init__(self, host: str, port: int, username: str, password: str) -> None:
+    def __init__(self, host: str, port: int, username: str | None, password: str | None) -> None:
         self._host = host
         self._port = port
         self._username = username

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -48,7 +49,10 @@ class Child:
 
 
 @contextlib.asynccontextmanager
-async def _service(database_url: str, mqtt_port: int, start: datetime) -> AsyncIterator[Child]:
+async def service(
+    database_url: str, mqtt_port: int, start: datetime, series: Path, speed: float = SPEED
+) -> AsyncIterator[Child]:
+    """``anxin alerts run`` on this database, broker and SQLite time-series file."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -60,9 +64,13 @@ async def _service(database_url: str, mqtt_port: int, start: datetime) -> AsyncI
         "--mqtt-port",
         str(mqtt_port),
         "--speed",
-        str(SPEED),
+        str(speed),
         "--start",
         start.isoformat(),
+        "--store",
+        "sqlite",
+        "--sqlite-path",
+        str(series),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -95,7 +103,7 @@ def _fall(gateway: str) -> bytes:
 
 
 async def test_sigkill_mid_escalation_resumes_without_duplicates(
-    home: Home, inbox: Inbox, database_url: str, mosquitto_server: Server
+    home: Home, inbox: Inbox, database_url: str, mosquitto_server: Server, tmp_path: Path
 ) -> None:
     async with home.sessions() as session, session.begin():
         for spec in (
@@ -104,15 +112,16 @@ async def test_sigkill_mid_escalation_resumes_without_duplicates(
             ContactSpec("family", (inbox.mailto("son@example.org"),), resident_id=home.wearer_id),
         ):
             await add_contact(session, home.station_id, spec)
+    series = tmp_path / "series.db"
     sim0, real0 = datetime.now(UTC), time.monotonic()
-    async with _service(database_url, mosquitto_server.port, sim0) as first:
+    async with service(database_url, mosquitto_server.port, sim0, series) as first:
         async with aiomqtt.Client("127.0.0.1", mosquitto_server.port) as gateway:
             await gateway.publish(topic("gw-1", Channel.EVENTS), _fall("gw-1"), qos=1)
         assert (await inbox.next(wait_s=5)).to == "duty@example.org"
         assert (await inbox.next(wait_s=10)).to == "manager"  # 60 s simulated
         first.proc.kill()  # SIGKILL: family is due at 180 s simulated, 4 real seconds away
     elapsed = timedelta(seconds=(time.monotonic() - real0) * SPEED)
-    async with _service(database_url, mosquitto_server.port, sim0 + elapsed) as second:
+    async with service(database_url, mosquitto_server.port, sim0 + elapsed, series) as second:
         family = await inbox.next(wait_s=20)
         assert family.to == "son@example.org"
         second.proc.terminate()

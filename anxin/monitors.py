@@ -1,0 +1,109 @@
+"""Every periodic detector that raises alerts, built once for ``anxin up`` and ``anxin alerts run``.
+
+The alert service is more than the event engine: a resident lying on the floor sends no event,
+so the routine (inactivity) detectors, vitals, device health, gateway link health and the weekly
+test alarms must run wherever alerts are served. Both entry points compose them here, so a
+deployment that runs the alert service as its own process cannot silently lack one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alerts.device_health import DeviceHealthMonitor
+from alerts.feed import AlertFeed
+from alerts.link_health import LinkMonitor, LinkWatch
+from alerts.routine.monitor import RoutineMonitor
+from alerts.service import AlertService
+from alerts.test_alarms import WeeklyTestAlarms
+from alerts.vitals import VitalsMonitor
+from devices.clock import Clock, SystemClock
+from devices.payloads import CommandMessage
+from ingest.store import ReadingStore
+
+INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
+VITALS_CHECK_S = 120.0  # simulated seconds between vitals sweeps (the sustain window is 5 min)
+DEVICE_HEALTH_CHECK_S = 600.0  # simulated seconds between device-health sweeps
+
+SendCommand = Callable[[str, CommandMessage], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerLogin:
+    """Where the monitors that speak MQTT (link health) connect, and as whom."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass
+class Monitors:
+    """The detectors; ``routine`` is exposed for the demo's history backfill and the console."""
+
+    links: LinkMonitor
+    device_health: DeviceHealthMonitor
+    vitals: VitalsMonitor
+    routine: RoutineMonitor
+    weekly_tests: WeeklyTestAlarms
+
+    names: ClassVar[tuple[str, ...]] = (
+        "link-health",
+        "device-health",
+        "vitals",
+        "routine",
+        "weekly-test-alarms",
+    )
+
+    def start(
+        self, tg: asyncio.TaskGroup, routine: Coroutine[Any, Any, None] | None = None
+    ) -> list[asyncio.Task[None]]:
+        """Start every detector in ``tg``; ``routine`` replaces the plain routine sweep (the
+        demo writes the residents' history first)."""
+        coros = (
+            self.links.run(),
+            self.device_health.run(),
+            self.vitals.run(),
+            routine if routine is not None else self.routine.run(),
+            self.weekly_tests.run(),
+        )
+        return [tg.create_task(c, name=n) for n, c in zip(self.names, coros, strict=True)]
+
+
+def build_monitors(
+    alerts: AlertService,
+    sessions: async_sessionmaker[AsyncSession],
+    feed: AlertFeed,
+    store: ReadingStore,
+    clock: Clock,
+    link_watch: LinkWatch,
+    broker: BrokerLogin,
+    send_command: SendCommand,
+) -> Monitors:
+    """The detectors on one alert service; ``link_watch`` must be the one ``alerts`` consults
+    for offline gateways (an offline gateway is one technical alarm, not an inactive person)."""
+    links = LinkMonitor(
+        alerts,
+        broker.host,
+        broker.port,
+        SystemClock(),  # link timing is real time, also in a simulated-time demo
+        username=broker.username,
+        password=broker.password,
+        client_id="anxin-link-health",
+        watch=link_watch,
+    )
+    return Monitors(
+        links=links,
+        device_health=DeviceHealthMonitor(
+            alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, link_watch.offline
+        ),
+        vitals=VitalsMonitor(alerts, sessions, store, clock, VITALS_CHECK_S),
+        routine=RoutineMonitor(alerts, sessions, store, clock, INACTIVITY_CHECK_S),
+        weekly_tests=WeeklyTestAlarms(alerts, sessions, feed, clock, send_command),
+    )

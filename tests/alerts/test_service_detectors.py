@@ -1,0 +1,51 @@
+"""``anxin alerts run`` on its own raises what no event announces: a resident gone silent.
+
+A split deployment (Mosquitto, ``anxin ingest``, ``anxin alerts run``) must run the routine
+(inactivity) detectors too; before, only ``anxin up`` ran them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from anxin.localservers import Server
+from devices.values import Reading
+from ingest.sqlite_store import SQLiteStore
+from tests.alerts.conftest import START, Home
+from tests.alerts.test_restart import service
+
+pytestmark = pytest.mark.mosquitto
+
+
+async def test_the_alert_service_raises_inactivity_from_the_store(
+    home: Home, database_url: str, mosquitto_server: Server, tmp_path: Path
+) -> None:
+    series = tmp_path / "series.db"
+    store = await SQLiteStore.open(series)
+    try:
+        # the hallway sensor saw the resident at 09:30 (Shanghai), then nothing
+        await store.write_readings(
+            [
+                Reading("gw-1", "pir-hallway", "motion", 1.0, START, START),
+                Reading("gw-1", "pir-hallway", "motion", 0.0, START + timedelta(minutes=1),
+                        START + timedelta(minutes=1)),
+            ]
+        )  # fmt: skip
+    finally:
+        await store.close()
+    # started 4 h 10 min later: past the 4 h default limit (no personal baseline yet)
+    start = START + timedelta(hours=4, minutes=10)
+    async with service(database_url, mosquitto_server.port, start, series, speed=1.0) as child:
+        assert any("routine" in line for line in child.lines if "alert_service_ready" in line)
+        for _ in range(100):
+            alerts = await home.service.list(resident_ids=[home.resident_id])
+            if alerts:
+                break
+            await asyncio.sleep(0.2)
+        child.proc.terminate()
+    assert [a.kind for a in alerts] == ["inactivity"]
+    assert alerts[0].priority == "high"
