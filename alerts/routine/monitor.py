@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -78,6 +79,7 @@ class _Home:
     fetched_until: datetime | None = None
     baseline: RoutineBaseline | None = None
     fitted_at: datetime | None = None
+    refit_at: datetime | None = None
 
 
 class RoutineMonitor:
@@ -128,9 +130,13 @@ class RoutineMonitor:
                 continue
             home = self._homes.setdefault(ctx.gateway_id, _Home())
             await self._fetch(ctx.gateway_id, devices[ctx.gateway_id], home, now)
-            if home.fitted_at is None or now - home.fitted_at >= REFIT_EVERY:
+            if home.refit_at is None or now >= home.refit_at:
                 home.baseline = await asyncio.to_thread(self._fit, ctx, home.events)
+                # the first refit comes at a time of day of this home's own, so that the daily
+                # refits of many homes spread over the day instead of all falling in one sweep
+                first = home.fitted_at is None
                 home.fitted_at = now
+                home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
             assert home.baseline is not None
             resident = ctx.residents[0]
             detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
@@ -183,6 +189,11 @@ class RoutineMonitor:
             summary=summary,
             priority=PRIORITY.get(finding.kind, "medium"),
         )
+
+
+def _spread(gateway_id: str) -> float:
+    """A stable fraction in (0, 1] for this home (the same after every restart)."""
+    return (zlib.crc32(gateway_id.encode()) % 10_000 + 1) / 10_000
 
 
 async def _devices(session: AsyncSession, gateway_id: str) -> list[tuple[str, str, str]]:

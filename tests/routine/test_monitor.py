@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from alerts.feed import AlertFeed
 from alerts.routine.detectors import INACTIVITY_KINDS, MISSED_MEAL
-from alerts.routine.monitor import HISTORY, RoutineMonitor
+from alerts.routine.monitor import HISTORY, RoutineMonitor, _spread
 from alerts.service import AlertService
 from anxin import migrate
 from anxin.config import Settings
@@ -21,7 +22,7 @@ from devices.simulator import NO_INCIDENTS, SimulatedHome
 from devices.values import Reading
 from ingest.sqlite_store import SQLiteStore
 from registry.db import make_async_engine, make_sessionmaker
-from registry.demo import DemoFleet, seed_demo
+from registry.demo import DemoFleet, demo_gateway_id, seed_demo
 
 # 15:00 in Shanghai: the simulated resident of home 1 (seed 1) is at home then
 CUT = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
@@ -128,3 +129,26 @@ async def test_an_incapacitation_is_found_within_hours_and_raised_once(world: Wo
     world.clock.advance(SWEEP.total_seconds())
     again = await world.monitor.check_once()
     assert all(a.kind != alert.kind for a in again), "one alert per episode"
+
+
+async def test_daily_refits_of_many_homes_spread_over_the_day(world: World) -> None:
+    """After a restart every home is learned at once; the next refits come at each home's own
+    time of day, so 500 homes do not all refit (seconds each) in one sweep every day."""
+    await backfill_history(world.store, world.fleet, Settings(), CUT)
+    gw = world.fleet.gateways[0].gateway_id
+    await world.monitor.check_once()
+    fits = [(CUT, world.monitor.baseline(gw))]
+    for _ in range(int(timedelta(hours=49) / SWEEP)):
+        now = world.clock.advance(SWEEP.total_seconds())
+        await world.monitor.check_once()
+        if world.monitor.baseline(gw) is not fits[-1][1]:
+            fits.append((now, world.monitor.baseline(gw)))
+    # the first fit, one at this home's own time of day, then one a day after that
+    own = CUT + timedelta(days=1) * _spread(gw)
+    assert [t for t, _ in fits][1:] == [
+        first := CUT + SWEEP * math.ceil((own - CUT) / SWEEP),
+        first + timedelta(days=1),
+    ]
+    spread = [_spread(demo_gateway_id(n)) for n in range(1, 501)]
+    per_hour = [sum(1 for x in spread if h / 24 < x <= (h + 1) / 24) for h in range(24)]
+    assert max(per_hour) < 2 * 500 / 24, per_hour
