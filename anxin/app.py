@@ -29,7 +29,7 @@ from anxin.commands import CommandPublisher
 from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
 from anxin.demo import backfill_history, demo_clock, run_demo_gateways, save_demo_clock
-from anxin.monitors import BrokerLogin, build_monitors
+from anxin.monitors import BrokerLogin, build_monitors, keep_running
 from anxin.stores import open_store
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
@@ -326,10 +326,15 @@ async def run(settings: Settings) -> int:
                     tg.create_task(ingest.run(), name="ingest"),
                     tg.create_task(engine.run(), name="alerts"),
                     tg.create_task(server.serve(), name="http"),
-                    tg.create_task(_retention(store, clock), name="retention"),
+                    tg.create_task(
+                        keep_running("retention", lambda: _retention(store, clock)),
+                        name="retention",
+                    ),
                     tg.create_task(scheduler.run(), name="escalation"),
                     tg.create_task(sender.run(), name="notifications"),
-                    *monitors.start(tg, _routine(monitors.routine, store, fleet, settings, clock)),
+                    *monitors.start(
+                        tg, lambda: _routine(monitors.routine, store, fleet, settings, clock)
+                    ),
                 ]
                 edge: list[asyncio.Task[None]] = []
                 if fleet is not None:

@@ -9,6 +9,8 @@ deployment that runs the alert service as its own process cannot silently lack o
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,6 +31,11 @@ from ingest.store import ReadingStore
 INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
 VITALS_CHECK_S = 120.0  # simulated seconds between vitals sweeps (the sustain window is 5 min)
 DEVICE_HEALTH_CHECK_S = 600.0  # simulated seconds between device-health sweeps
+
+RESTART_FIRST_S = 5.0  # a failed detector is started again after this, doubling up to
+RESTART_MAX_S = 60.0  # this (real seconds)
+
+log = logging.getLogger(__name__)
 
 SendCommand = Callable[[str, CommandMessage], Awaitable[None]]
 
@@ -62,18 +69,50 @@ class Monitors:
     )
 
     def start(
-        self, tg: asyncio.TaskGroup, routine: Coroutine[Any, Any, None] | None = None
+        self,
+        tg: asyncio.TaskGroup,
+        routine: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> list[asyncio.Task[None]]:
         """Start every detector in ``tg``; ``routine`` replaces the plain routine sweep (the
         demo writes the residents' history first)."""
-        coros = (
-            self.links.run(),
-            self.device_health.run(),
-            self.vitals.run(),
-            routine if routine is not None else self.routine.run(),
-            self.weekly_tests.run(),
+        runs: tuple[Callable[[], Coroutine[Any, Any, None]], ...] = (
+            self.links.run,
+            self.device_health.run,
+            self.vitals.run,
+            routine if routine is not None else self.routine.run,
+            self.weekly_tests.run,
         )
-        return [tg.create_task(c, name=n) for n, c in zip(self.names, coros, strict=True)]
+        return [
+            tg.create_task(keep_running(name, run), name=name)
+            for name, run in zip(self.names, runs, strict=True)
+        ]
+
+
+async def keep_running(
+    name: str,
+    run: Callable[[], Coroutine[Any, Any, None]],
+    *,
+    first_backoff_s: float = RESTART_FIRST_S,
+    max_backoff_s: float = RESTART_MAX_S,
+) -> None:
+    """Run a detector until cancelled, starting it again (with backoff) whenever it fails.
+
+    The detectors share a process — and a TaskGroup — with the fall path: one that raises (the
+    store or the database unreachable, a bug on odd data) must neither take the fall alerts down
+    with it nor stay dead. Each failure is logged at ERROR with its traceback.
+    """
+    backoff = first_backoff_s
+    while True:
+        started = time.monotonic()
+        try:
+            await run()
+            log.error("detector_stopped name=%s restart_in_s=%.0f", name, backoff)
+        except Exception:
+            log.exception("detector_failed name=%s restart_in_s=%.0f", name, backoff)
+        if time.monotonic() - started > max_backoff_s:
+            backoff = first_backoff_s  # it ran a good while: start over gently
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, max_backoff_s)
 
 
 def build_monitors(

@@ -125,27 +125,53 @@ class RoutineMonitor:
             devices = {c.gateway_id: await _devices(session, c.gateway_id) for c in contexts}
             flags = {r.id: r.risk_flags for r in await _residents(session, contexts)}
         raised: list[AlertView] = []
+        failed: list[str] = []
         for ctx in contexts:
             if not ctx.residents:
                 continue
-            home = self._homes.setdefault(ctx.gateway_id, _Home())
-            await self._fetch(ctx.gateway_id, devices[ctx.gateway_id], home, now)
-            if home.refit_at is None or now >= home.refit_at:
-                home.baseline = await asyncio.to_thread(self._fit, ctx, home.events)
-                # the first refit comes at a time of day of this home's own, so that the daily
-                # refits of many homes spread over the day instead of all falling in one sweep
-                first = home.fitted_at is None
-                home.fitted_at = now
-                home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
-            assert home.baseline is not None
-            resident = ctx.residents[0]
-            detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
-            recent = [e for e in home.events if e.time >= now - RECENT]
-            self.statuses[resident.id] = detector.status(home.baseline, recent, now)
-            for finding in detector.check(home.baseline, recent, now):
-                alert = await self._raise(ctx, resident.id, finding)
-                if alert is not None:
-                    raised.append(alert)
+            try:
+                raised += await self._check_home(ctx, devices[ctx.gateway_id], flags, now)
+            except Exception:
+                # one home's failure (a store error, data the fit cannot use) must not leave the
+                # other homes unwatched; it is logged and retried at the next sweep
+                if not failed:
+                    log.exception("routine_home_failed gateway=%s", ctx.gateway_id)
+                failed.append(ctx.gateway_id)
+        if failed:
+            log.error(
+                "routine_sweep_incomplete failed=%d of=%d gateways=%s",
+                len(failed),
+                len(contexts),
+                ",".join(failed[:10]),
+            )
+        return raised
+
+    async def _check_home(
+        self,
+        ctx: GatewayContext,
+        devices: list[tuple[str, str, str]],
+        flags: dict[int, str],
+        now: datetime,
+    ) -> list[AlertView]:
+        home = self._homes.setdefault(ctx.gateway_id, _Home())
+        await self._fetch(ctx.gateway_id, devices, home, now)
+        if home.refit_at is None or now >= home.refit_at:
+            home.baseline = await asyncio.to_thread(self._fit, ctx, home.events)
+            # the first refit comes at a time of day of this home's own, so that the daily
+            # refits of many homes spread over the day instead of all falling in one sweep
+            first = home.fitted_at is None
+            home.fitted_at = now
+            home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
+        assert home.baseline is not None
+        resident = ctx.residents[0]
+        detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
+        recent = [e for e in home.events if e.time >= now - RECENT]
+        self.statuses[resident.id] = detector.status(home.baseline, recent, now)
+        raised: list[AlertView] = []
+        for finding in detector.check(home.baseline, recent, now):
+            alert = await self._raise(ctx, resident.id, finding)
+            if alert is not None:
+                raised.append(alert)
         return raised
 
     def _fit(self, ctx: GatewayContext, events: list[SensorEvent]) -> RoutineBaseline:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.feed import AlertFeed
 from alerts.routine.detectors import INACTIVITY_KINDS, MISSED_MEAL
@@ -36,6 +37,7 @@ class World:
     monitor: RoutineMonitor
     clock: ManualClock
     fleet: DemoFleet
+    sessions: async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     service = AlertService(sessions, AlertFeed(), clock)
     monitor = RoutineMonitor(service, sessions, store, clock, SWEEP.total_seconds())
     try:
-        yield World(store, service, monitor, clock, fleet)
+        yield World(store, service, monitor, clock, fleet, sessions)
     finally:
         await store.close()
         await engine.dispose()
@@ -152,3 +154,38 @@ async def test_daily_refits_of_many_homes_spread_over_the_day(world: World) -> N
     spread = [_spread(demo_gateway_id(n)) for n in range(1, 501)]
     per_hour = [sum(1 for x in spread if h / 24 < x <= (h + 1) / 24) for h in range(24)]
     assert max(per_hour) < 2 * 500 / 24, per_hour
+
+
+class FailingFor:
+    """The store, except that reads of one gateway fail (a corrupt series, a bug on odd data)."""
+
+    def __init__(self, store: SQLiteStore, gateway: str) -> None:
+        self.store, self.gateway = store, gateway
+
+    async def recent_readings(
+        self, gateway: str, device: str, measurement: str, since: datetime, until: datetime
+    ) -> list[Reading]:
+        if gateway == self.gateway:
+            raise OSError(f"cannot read {gateway}")
+        return await self.store.recent_readings(gateway, device, measurement, since, until)
+
+
+async def test_one_home_that_fails_does_not_leave_the_others_unwatched(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    await backfill_history(world.store, world.fleet, Settings(), CUT)
+    async with world.sessions() as session:
+        broken = (await seed_demo(session, 2, now=CUT)).gateways[1].gateway_id
+        await session.commit()
+    monitor = RoutineMonitor(
+        world.service, world.sessions, FailingFor(world.store, broken), world.clock,
+        SWEEP.total_seconds(),
+    )  # fmt: skip
+    raised = []
+    for _ in range(int(timedelta(hours=16) / SWEEP)):
+        world.clock.advance(SWEEP.total_seconds())
+        raised += await monitor.check_once()
+        if raised:
+            break
+    assert [a.gateway_id for a in raised] == [world.fleet.gateways[0].gateway_id]
+    assert f"routine_sweep_incomplete failed=1 of=2 gateways={broken}" in caplog.text

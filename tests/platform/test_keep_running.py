@@ -1,0 +1,48 @@
+"""A periodic detector that fails is started again; it never takes the process down."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from anxin.monitors import keep_running
+
+
+async def test_a_failing_detector_is_restarted_and_the_others_keep_running(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    starts: list[int] = []
+    beats: list[int] = []
+
+    async def flaky() -> None:
+        starts.append(1)
+        if len(starts) < 3:
+            raise OSError("store unreachable")
+        await asyncio.Event().wait()  # then it runs for good
+
+    async def steady() -> None:
+        while True:
+            beats.append(1)
+            await asyncio.sleep(0.01)
+
+    async with asyncio.TaskGroup() as tg:  # as anxin up and anxin alerts run hold them
+        tasks = [
+            tg.create_task(keep_running("flaky", flaky, first_backoff_s=0.01, max_backoff_s=0.05)),
+            tg.create_task(keep_running("steady", steady)),
+        ]
+        for _ in range(200):
+            if len(starts) == 3:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert len(starts) == 3
+        assert all(not t.done() for t in tasks)
+        before = len(beats)
+        await asyncio.sleep(0.05)
+        assert len(beats) > before  # the other detector never stopped
+        for task in tasks:
+            task.cancel()
+    assert all(t.cancelled() for t in tasks)  # cancellation is not swallowed
+    assert caplog.text.count("detector_failed name=flaky") == 2
+    assert "OSError: store unreachable" in caplog.text
