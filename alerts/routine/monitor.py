@@ -32,6 +32,7 @@ from alerts.routine.detectors import (
     RoutineStatus,
 )
 from alerts.routine.events import SensorEvent, from_reading
+from alerts.routine.history import EventHistory
 from alerts.service import AlertService
 from alerts.views import AlertView
 from devices.catalog import DEVICE_KINDS
@@ -75,7 +76,7 @@ class ActivityHistory(Protocol):
 class _Home:
     """What the monitor remembers about one home."""
 
-    events: list[SensorEvent] = field(default_factory=list)
+    history: EventHistory = field(default_factory=EventHistory)
     fetched_until: datetime | None = None
     baseline: RoutineBaseline | None = None
     fitted_at: datetime | None = None
@@ -156,7 +157,7 @@ class RoutineMonitor:
         home = self._homes.setdefault(ctx.gateway_id, _Home())
         await self._fetch(ctx.gateway_id, devices, home, now)
         if home.refit_at is None or now >= home.refit_at:
-            home.baseline = await asyncio.to_thread(self._fit, ctx, home.events)
+            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history)
             # the first refit comes at a time of day of this home's own, so that the daily
             # refits of many homes spread over the day instead of all falling in one sweep
             first = home.fitted_at is None
@@ -165,7 +166,7 @@ class RoutineMonitor:
         assert home.baseline is not None
         resident = ctx.residents[0]
         detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
-        recent = [e for e in home.events if e.time >= now - RECENT]
+        recent = home.history.since(now - RECENT)
         self.statuses[resident.id] = detector.status(home.baseline, recent, now)
         raised: list[AlertView] = []
         for finding in detector.check(home.baseline, recent, now):
@@ -174,8 +175,10 @@ class RoutineMonitor:
                 raised.append(alert)
         return raised
 
-    def _fit(self, ctx: GatewayContext, events: list[SensorEvent]) -> RoutineBaseline:
-        return RoutineBaseline(ctx.station_timezone, min_days=self._min_days).fit(events)
+    def _fit(self, ctx: GatewayContext, history: EventHistory) -> RoutineBaseline:
+        return RoutineBaseline(ctx.station_timezone, min_days=self._min_days).fit(
+            history.since(None)
+        )
 
     async def _fetch(
         self, gateway_id: str, devices: list[tuple[str, str, str]], home: _Home, now: datetime
@@ -194,9 +197,8 @@ class RoutineMonitor:
                     event = from_reading(kind, room, r.measurement, r.value, r.time)
                     if event is not None:
                         new.append(event)
-        home.events = [e for e in home.events if e.time >= now - HISTORY] + sorted(
-            new, key=lambda e: e.time
-        )
+        home.history.prune(now - HISTORY)
+        home.history.extend(new)
         home.fetched_until = now
 
     async def _raise(
