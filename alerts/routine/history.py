@@ -2,7 +2,7 @@
 
 The routine monitor holds five weeks per home (about 14,000 events for a home with a motion
 sensor in every room). As ``SensorEvent`` objects that is about 150 bytes an event, 1.1 GB for
-500 homes; here an event is a float, a small integer and a byte (14 bytes), and the objects are
+500 homes; here an event is two floats and a small integer (18 bytes), and the objects are
 made again only for what a detector reads: the whole history once a day for the fit, the last
 two days at each sweep.
 """
@@ -18,7 +18,7 @@ from alerts.routine.events import SensorEvent
 
 
 class EventHistory:
-    """Events in time order; ``extend`` appends (any order), ``prune`` drops the oldest."""
+    """Events in time order, each once; ``extend`` adds, ``prune`` drops the oldest."""
 
     def __init__(self) -> None:
         self._clear()
@@ -26,7 +26,7 @@ class EventHistory:
     def _clear(self) -> None:
         self._t = array("d")  # epoch seconds, ascending
         self._code = array("H")  # index into _keys: (sensor, room, kind)
-        self._value = array("f")
+        self._value = array("d")
         self._keys: list[tuple[str, str, str]] = []
         self._index: dict[tuple[str, str, str], int] = {}
 
@@ -34,23 +34,30 @@ class EventHistory:
         return len(self._t)
 
     def extend(self, events: Iterable[SensorEvent]) -> None:
-        """Add events; those older than the newest already held are merged into place."""
-        new = sorted(events, key=lambda e: e.time)
-        if not new:
+        """Add events in any order; one already held (same time, sensor and value) is not added
+        again, so a caller may fetch overlapping windows to catch readings that came late."""
+        rows = [(e.time.timestamp(), self._code_of(e), float(e.value)) for e in events]
+        if not rows:
             return
-        if self._t and new[0].time.timestamp() < self._t[-1]:
-            merged = sorted([*self.since(None), *new], key=lambda e: e.time)
-            self._clear()  # rebuild: rare (readings that arrive late)
-            new = merged
-        for event in new:
-            key = (event.sensor, event.room, event.kind)
-            code = self._index.get(key)
-            if code is None:
-                code = self._index[key] = len(self._keys)
-                self._keys.append(key)
-            self._t.append(event.time.timestamp())
+        cut = bisect.bisect_left(self._t, min(r[0] for r in rows))
+        merged = sorted(
+            {*zip(self._t[cut:], self._code[cut:], self._value[cut:], strict=True), *rows}
+        )
+        del self._t[cut:]
+        del self._code[cut:]
+        del self._value[cut:]
+        for t, code, value in merged:
+            self._t.append(t)
             self._code.append(code)
-            self._value.append(event.value)
+            self._value.append(value)
+
+    def _code_of(self, event: SensorEvent) -> int:
+        key = (event.sensor, event.room, event.kind)
+        code = self._index.get(key)
+        if code is None:
+            code = self._index[key] = len(self._keys)
+            self._keys.append(key)
+        return code
 
     def prune(self, before: datetime) -> None:
         """Forget events older than ``before``."""

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 HISTORY = timedelta(days=35)
 RECENT = timedelta(days=2)  # what the detectors look at (their documented need)
 REFIT_EVERY = timedelta(days=1)
+LATE_READINGS = timedelta(hours=6)  # each sweep fetches this far back again (late readings)
 MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
 ACTIVITY_MEASUREMENTS = ("motion", "contact_open", "bed_occupied", "flush")
 WANDERING_FLAG = "dementia"  # 失智: leaving at night is an alert for these residents
@@ -155,8 +156,11 @@ class RoutineMonitor:
         now: datetime,
     ) -> list[AlertView]:
         home = self._homes.setdefault(ctx.gateway_id, _Home())
+        refit = home.refit_at is None or now >= home.refit_at
+        if refit:
+            home.history, home.fetched_until = EventHistory(), None
         await self._fetch(ctx.gateway_id, devices, home, now)
-        if home.refit_at is None or now >= home.refit_at:
+        if refit:
             home.baseline = await asyncio.to_thread(self._fit, ctx, home.history)
             # the first refit comes at a time of day of this home's own, so that the daily
             # refits of many homes spread over the day instead of all falling in one sweep
@@ -183,7 +187,10 @@ class RoutineMonitor:
     async def _fetch(
         self, gateway_id: str, devices: list[tuple[str, str, str]], home: _Home, now: datetime
     ) -> None:
-        since = home.fetched_until or now - HISTORY
+        # readings that reach the store late (a gateway's backlog after an outage) carry their
+        # own earlier times: each sweep looks back LATE_READINGS again, and the daily refit
+        # fetches the whole history afresh, so neither the check nor the baseline misses them
+        since = now - HISTORY if home.fetched_until is None else home.fetched_until - LATE_READINGS
         new: list[SensorEvent] = []
         for key, kind, room in devices:
             for measurement in DEVICE_KINDS[kind].measurements if kind in DEVICE_KINDS else ():
@@ -192,8 +199,6 @@ class RoutineMonitor:
                 for r in await self._store.recent_readings(
                     gateway_id, key, measurement, since, now
                 ):
-                    if home.fetched_until is not None and r.time <= home.fetched_until:
-                        continue  # the bounds are inclusive: the edge was fetched last time
                     event = from_reading(kind, room, r.measurement, r.value, r.time)
                     if event is not None:
                         new.append(event)

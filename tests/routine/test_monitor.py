@@ -189,3 +189,26 @@ async def test_one_home_that_fails_does_not_leave_the_others_unwatched(
             break
     assert [a.gateway_id for a in raised] == [world.fleet.gateways[0].gateway_id]
     assert f"routine_sweep_incomplete failed=1 of=2 gateways={broken}" in caplog.text
+
+
+async def test_readings_that_arrive_late_are_seen(world: World) -> None:
+    """A gateway's backlog after an outage carries the readings' own, earlier times: the
+    monitor must see that the resident was up and about, not a silence since the outage."""
+    await backfill_history(world.store, world.fleet, Settings(), CUT)
+    home = home_of(world.fleet)
+    gw = world.fleet.gateways[0].gateway_id
+    await world.monitor.check_once()
+    backlog: list[Reading] = []
+    for _ in range(int(timedelta(hours=3) / SWEEP)):  # the link is down: nothing arrives
+        now = world.clock.advance(SWEEP.total_seconds())
+        backlog += [Reading(gw, r.device, r.measurement, r.value, r.time, now)
+                    for r in home.step(now).readings]  # fmt: skip
+        await world.monitor.check_once()
+    (resident,) = world.monitor.statuses
+    assert world.monitor.statuses[resident].last_activity < CUT  # all it knew so far
+    await world.store.write_readings(backlog)  # back online: the outbox drains
+    world.clock.advance(SWEEP.total_seconds())
+    await world.monitor.check_once()
+    last = world.monitor.statuses[resident].last_activity
+    assert last is not None
+    assert last > CUT + timedelta(hours=2)
