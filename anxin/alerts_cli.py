@@ -23,7 +23,7 @@ from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
 from anxin.commands import CommandPublisher
-from anxin.monitors import BrokerLogin, build_monitors
+from anxin.monitors import BrokerLogin, Monitors, build_monitors, keep_running
 from devices.clock import Clock, ScaledClock, SystemClock
 from ingest.influx_store import InfluxStore
 from ingest.sqlite_store import SQLiteStore
@@ -185,7 +185,6 @@ async def run_alert_service(
     device and link health, weekly test alarms) until cancelled (or SIGTERM/SIGINT)."""
     engine = make_async_engine(database_url)
     sessions = make_sessionmaker(engine)
-    store = await _open_store(store_options or StoreOptions())
     feed = AlertFeed()
     link_watch = LinkWatch()
     service = AlertService(sessions, feed, clock, gateway_offline=link_watch.offline)
@@ -193,10 +192,21 @@ async def run_alert_service(
     scheduler = EscalationScheduler(sessions, feed, clock, sender.wake, link_base)
     alert_engine = AlertEngine(service, sessions, mqtt_host, mqtt_port, clock)
     commands = CommandPublisher(mqtt_host, mqtt_port, None, None)
-    monitors = build_monitors(
-        service, sessions, feed, store, clock, link_watch,
-        BrokerLogin(mqtt_host, mqtt_port), commands.send,
-    )  # fmt: skip
+
+    async def detectors() -> None:
+        # the store is opened here, not before the engine starts: with the time-series store
+        # down, fall and call-button alerts still flow while this is retried (keep_running)
+        store = await _open_store(store_options or StoreOptions())
+        try:
+            monitors = build_monitors(
+                service, sessions, feed, store, clock, link_watch,
+                BrokerLogin(mqtt_host, mqtt_port), commands.send,
+            )  # fmt: skip
+            async with asyncio.TaskGroup() as detectors_tg:
+                monitors.start(detectors_tg)
+        finally:
+            await store.close()
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -207,20 +217,19 @@ async def run_alert_service(
                 tg.create_task(alert_engine.run()),
                 tg.create_task(scheduler.run()),
                 tg.create_task(sender.run()),
-                *monitors.start(tg),
+                tg.create_task(keep_running("detectors", detectors)),
             ]
             await alert_engine.ready.wait()
             log.info(
                 "alert_service_ready broker=%s:%d detectors=%s",
                 mqtt_host,
                 mqtt_port,
-                ",".join(monitors.names),
+                ",".join(Monitors.names),
             )
             await stop.wait()
             for task in tasks:
                 task.cancel()
     finally:
-        await store.close()
         await engine.dispose()
 
 

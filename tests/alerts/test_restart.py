@@ -50,9 +50,15 @@ class Child:
 
 @contextlib.asynccontextmanager
 async def service(
-    database_url: str, mqtt_port: int, start: datetime, series: Path, speed: float = SPEED
+    database_url: str,
+    mqtt_port: int,
+    start: datetime,
+    series: Path,
+    speed: float = SPEED,
+    store: tuple[str, ...] | None = None,
 ) -> AsyncIterator[Child]:
-    """``anxin alerts run`` on this database, broker and SQLite time-series file."""
+    """``anxin alerts run`` on this database, broker and SQLite time-series file (or ``store``:
+    other ``--store …`` arguments)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -67,10 +73,7 @@ async def service(
         str(speed),
         "--start",
         start.isoformat(),
-        "--store",
-        "sqlite",
-        "--sqlite-path",
-        str(series),
+        *(store or ("--store", "sqlite", "--sqlite-path", str(series))),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -86,7 +89,7 @@ async def service(
         await drain
 
 
-def _fall(gateway: str) -> bytes:
+def fall(gateway: str) -> bytes:
     now = datetime.now(UTC)
     return encode(
         EventMessage(
@@ -116,7 +119,7 @@ async def test_sigkill_mid_escalation_resumes_without_duplicates(
     sim0, real0 = datetime.now(UTC), time.monotonic()
     async with service(database_url, mosquitto_server.port, sim0, series) as first:
         async with aiomqtt.Client("127.0.0.1", mosquitto_server.port) as gateway:
-            await gateway.publish(topic("gw-1", Channel.EVENTS), _fall("gw-1"), qos=1)
+            await gateway.publish(topic("gw-1", Channel.EVENTS), fall("gw-1"), qos=1)
         assert (await inbox.next(wait_s=5)).to == "duty@example.org"
         assert (await inbox.next(wait_s=10)).to == "manager"  # 60 s simulated
         first.proc.kill()  # SIGKILL: family is due at 180 s simulated, 4 real seconds away

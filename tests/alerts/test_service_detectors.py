@@ -7,16 +7,22 @@ A split deployment (Mosquitto, ``anxin ingest``, ``anxin alerts run``) must run 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
-from anxin.localservers import Server
+from alerts.contacts import ContactSpec, add_contact
+from anxin.localservers import Server, free_port
+from devices.topics import Channel, topic
 from devices.values import Reading
 from ingest.sqlite_store import SQLiteStore
 from tests.alerts.conftest import START, Home
-from tests.alerts.test_restart import service
+from tests.alerts.receivers import Inbox, inbox
+from tests.alerts.test_restart import fall, service
+
+__all__ = ["inbox"]
 
 pytestmark = pytest.mark.mosquitto
 
@@ -49,3 +55,28 @@ async def test_the_alert_service_raises_inactivity_from_the_store(
         child.proc.terminate()
     assert [a.kind for a in alerts] == ["inactivity"]
     assert alerts[0].priority == "high"
+
+
+async def test_falls_are_alerted_while_the_time_series_store_is_down(
+    home: Home, inbox: Inbox, database_url: str, mosquitto_server: Server, tmp_path: Path
+) -> None:
+    """InfluxDB unreachable when the alert service starts: the detectors that read it wait
+    (retried, logged), the fall path does not."""
+    async with home.sessions() as session, session.begin():
+        await add_contact(session, home.station_id,
+                          ContactSpec("staff", (inbox.mailto("duty@example.org"),)))  # fmt: skip
+    dead = f"http://127.0.0.1:{free_port()}"
+    start = datetime.now(UTC)
+    async with service(
+        database_url, mosquitto_server.port, start, tmp_path / "unused.db", speed=1.0,
+        store=("--store", "influxdb", "--influx-url", dead),
+    ) as child:  # fmt: skip
+        async with aiomqtt.Client("127.0.0.1", mosquitto_server.port) as gateway:
+            await gateway.publish(topic("gw-1", Channel.EVENTS), fall("gw-1"), qos=1)
+        assert (await inbox.next(wait_s=10)).to == "duty@example.org"
+        for _ in range(50):
+            if any("detector_failed name=detectors" in line for line in child.lines):
+                break
+            await asyncio.sleep(0.1)
+        child.proc.terminate()
+    assert any("detector_failed name=detectors" in line for line in child.lines)
