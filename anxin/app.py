@@ -311,6 +311,7 @@ async def run(settings: Settings) -> int:
                     gateway_status=lambda: ingest.gateway_status,
                     send_command=commands.send,
                     audit=audit,
+                    detector_problems=monitors.health.problems,
                 )
             )
             app.mount("/metrics", metrics_app(metrics))

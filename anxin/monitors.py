@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.detector_health import DetectorHealth
 from alerts.device_health import DeviceHealthMonitor
 from alerts.feed import AlertFeed
 from alerts.link_health import LinkMonitor, LinkWatch
@@ -59,6 +60,7 @@ class Monitors:
     vitals: VitalsMonitor
     routine: RoutineMonitor
     weekly_tests: WeeklyTestAlarms
+    health: DetectorHealth
 
     names: ClassVar[tuple[str, ...]] = (
         "link-health",
@@ -83,7 +85,7 @@ class Monitors:
             self.weekly_tests.run,
         )
         return [
-            tg.create_task(keep_running(name, run), name=name)
+            tg.create_task(keep_running(name, run, health=self.health), name=name)
             for name, run in zip(self.names, runs, strict=True)
         ]
 
@@ -94,12 +96,14 @@ async def keep_running(
     *,
     first_backoff_s: float = RESTART_FIRST_S,
     max_backoff_s: float = RESTART_MAX_S,
+    health: DetectorHealth | None = None,
 ) -> None:
     """Run a detector until cancelled, starting it again (with backoff) whenever it fails.
 
     The detectors share a process — and a TaskGroup — with the fall path: one that raises (the
     store or the database unreachable, a bug on odd data) must neither take the fall alerts down
-    with it nor stay dead. Each failure is logged at ERROR with its traceback.
+    with it nor stay dead. Each failure is logged at ERROR with its traceback and reported to
+    ``health`` (the console's banner), until the detector has run again for a while.
     """
     backoff = first_backoff_s
     while True:
@@ -107,12 +111,18 @@ async def keep_running(
         try:
             await run()
             log.error("detector_stopped name=%s restart_in_s=%.0f", name, backoff)
-        except Exception:
+            failure: BaseException = RuntimeError("stopped")
+        except Exception as err:
             log.exception("detector_failed name=%s restart_in_s=%.0f", name, backoff)
+            failure = err
+        if health is not None:
+            health.failed(name, failure)
         if time.monotonic() - started > max_backoff_s:
             backoff = first_backoff_s  # it ran a good while: start over gently
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, max_backoff_s)
+        if health is not None:
+            health.restarted(name)
 
 
 def build_monitors(
@@ -127,6 +137,7 @@ def build_monitors(
 ) -> Monitors:
     """The detectors on one alert service; ``link_watch`` must be the one ``alerts`` consults
     for offline gateways (an offline gateway is one technical alarm, not an inactive person)."""
+    health = DetectorHealth(now=clock.now)
     links = LinkMonitor(
         alerts,
         broker.host,
@@ -137,12 +148,15 @@ def build_monitors(
         client_id="anxin-link-health",
         watch=link_watch,
     )
+    routine = RoutineMonitor(alerts, sessions, store, clock, INACTIVITY_CHECK_S)
+    health.watch("routine", routine.problem)
     return Monitors(
         links=links,
         device_health=DeviceHealthMonitor(
             alerts, sessions, store, clock, DEVICE_HEALTH_CHECK_S, link_watch.offline
         ),
         vitals=VitalsMonitor(alerts, sessions, store, clock, VITALS_CHECK_S),
-        routine=RoutineMonitor(alerts, sessions, store, clock, INACTIVITY_CHECK_S),
+        routine=routine,
         weekly_tests=WeeklyTestAlarms(alerts, sessions, feed, clock, send_command),
+        health=health,
     )

@@ -28,6 +28,7 @@ from dashboard.deps import (
     Zone,
     record_list_read,
 )
+from dashboard.detectors import banner_lines
 from dashboard.errors import LoginLockedError
 from dashboard.login import Authenticator
 from dashboard.rows import row_renderer
@@ -41,6 +42,7 @@ from dashboard.schemas import (
     TokenOut,
 )
 from dashboard.stream import SSE_MEDIA_TYPE, alert_events
+from registry.models import Role
 
 API_TOKEN_TTL = timedelta(hours=1)  # short: API clients can sign in again
 ALERT_STATES = ("open", "acknowledged", "resolved")
@@ -146,8 +148,12 @@ async def stream_alerts(
                 return None
             return await access.scope_of(session, now)
 
+    def banner() -> list[str]:
+        return banner_lines(lang, ctx.detector_problems, zone)
+
+    staff = user.role != Role.FAMILY.value  # the banner asks the station to act, not the family
     return StreamingResponse(
-        alert_events(request, ctx.feed, current_scope, render),
+        alert_events(request, ctx.feed, current_scope, render, banner if staff else None),
         media_type=SSE_MEDIA_TYPE,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

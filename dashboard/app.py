@@ -67,9 +67,23 @@ def create_app(ctx: DashboardContext) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"], responses={503: {"model": HealthOut}})
     async def healthz() -> Response:
-        """200 when the platform behind the dashboard is ready, 503 otherwise."""
+        """200 when the platform behind the dashboard is ready (``degraded`` when a detector is
+        not running), 503 otherwise."""
         if ctx.is_ready():
-            return JSONResponse(HealthOut(status="ok").model_dump())
+            problems = ctx.detector_problems() if ctx.detector_problems else []
+            body = HealthOut(
+                status="degraded" if problems else "ok",
+                problems=[
+                    {
+                        "detector": p.name,
+                        "since": p.since.isoformat(),
+                        "error": p.error,
+                        "homes": p.homes,
+                    }
+                    for p in problems
+                ],
+            )
+            return JSONResponse(body.model_dump())
         return JSONResponse(
             HealthOut(status="starting").model_dump(),
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.detector_health import DetectorProblem
 from alerts.feed import AlertFeed
 from alerts.service import AlertService
 from dashboard.audit import AuditTrail
@@ -38,3 +39,5 @@ class DashboardContext:
     send_command: SendCommand | None = None  # None: pairing commands and test alarms are disabled
     quarantine: Quarantine | None = None  # ingest's rejected messages, for operators
     audit: AuditTrail | None = None  # issue 6's audit log; None: reads are not recorded
+    # detectors that are not running (console banner, /healthz "degraded"); None: not known here
+    detector_problems: Callable[[], list[DetectorProblem]] | None = None

@@ -25,6 +25,7 @@ from dashboard.deps import (
     Templates,
     record_list_read,
 )
+from dashboard.detectors import banner_lines
 from dashboard.errors import LoginLockedError, TokenError
 from dashboard.rows import OUTCOMES, row_renderer
 from registry.models import Role
@@ -222,6 +223,7 @@ async def console(
             rows=rows,
             outcomes=OUTCOMES,
             strings=strings,
+            detector_lines=banner_lines(caller.lang, ctx.detector_problems, zone),
         ),
     )
 

@@ -118,9 +118,11 @@ class ResidentOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    """Readiness of the platform behind the dashboard."""
+    """Readiness of the platform behind the dashboard; ``degraded``: ready, but some detector is
+    not running (``problems`` says which, since when and why)."""
 
     status: str
+    problems: list[dict[str, object]] = []
 
 
 class RatingIn(BaseModel):

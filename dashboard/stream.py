@@ -36,9 +36,17 @@ def format_event(change: AlertChange, render: RowRenderer) -> str:
 
 
 async def alert_events(
-    request: Request, feed: AlertFeed, current_scope: ScopeSource, render: RowRenderer
+    request: Request,
+    feed: AlertFeed,
+    current_scope: ScopeSource,
+    render: RowRenderer,
+    banner: Callable[[], list[str]] | None = None,
 ) -> AsyncIterator[str]:
     """The SSE body: a retry hint, then each visible change, and a comment every HEARTBEAT_S.
+
+    With ``banner``, an ``event: platform`` carries the lines of the "detection not running"
+    banner whenever they change (checked at every change and heartbeat; a page that connects
+    while detection is down gets them at once).
 
     The stream ends when ``current_scope`` says the caller lost access; the browser reconnects
     and is then refused by the usual checks.
@@ -48,9 +56,13 @@ async def alert_events(
         yield f"retry: {RETRY_MS}\n: connected\n\n"
         iterator = aiter(changes)
         pending: asyncio.Future[AlertChange] | None = None
+        shown: list[str] = []  # the page was rendered with the banner of that moment
         log.info("stream_opened client=%s", request.client)
         try:
             while True:
+                if banner is not None and (lines := banner()) != shown:
+                    shown = lines
+                    yield f"event: platform\ndata: {json.dumps({'lines': lines}, ensure_ascii=False)}\n\n"
                 if pending is None:
                     pending = asyncio.ensure_future(anext(iterator))
                 # wait() rather than wait_for(): a heartbeat must not cancel the pending read.

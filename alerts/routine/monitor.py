@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alerts.detector_health import DetectorProblem
 from alerts.routine.baseline import RoutineBaseline
 from alerts.routine.detectors import (
     BATHROOM_STAY,
@@ -105,6 +106,15 @@ class RoutineMonitor:
         self._min_days = min_days
         self._homes: dict[str, _Home] = {}
         self.statuses: dict[int, RoutineStatus] = {}  # resident id -> what the console shows
+        self.failed_homes: tuple[str, ...] = ()  # gateways the last sweep could not check
+        self._failing: tuple[datetime, str] | None = None  # since when homes fail, first error
+
+    def problem(self) -> DetectorProblem | None:
+        """Homes the last sweep could not check (for the console banner), or None."""
+        if not self.failed_homes or self._failing is None:
+            return None
+        since, error = self._failing
+        return DetectorProblem("routine", since, error, homes=len(self.failed_homes))
 
     def baseline(self, gateway_id: str) -> RoutineBaseline | None:
         """The baseline last fitted for a home (None before its first sweep)."""
@@ -133,12 +143,17 @@ class RoutineMonitor:
                 continue
             try:
                 raised += await self._check_home(ctx, devices[ctx.gateway_id], flags, now)
-            except Exception:
+            except Exception as err:
                 # one home's failure (a store error, data the fit cannot use) must not leave the
                 # other homes unwatched; it is logged and retried at the next sweep
                 if not failed:
                     log.exception("routine_home_failed gateway=%s", ctx.gateway_id)
+                    if self._failing is None:
+                        self._failing = (now, f"{type(err).__name__}: {err}"[:300])
                 failed.append(ctx.gateway_id)
+        self.failed_homes = tuple(failed)
+        if not failed:
+            self._failing = None
         if failed:
             log.error(
                 "routine_sweep_incomplete failed=%d of=%d gateways=%s",

@@ -151,6 +151,18 @@
     const change = JSON.parse(event.data);
     apply(change.action, change.alert);
   });
+  // "Automatic detection is not running": shown and updated live, hidden when it runs again.
+  const detectors = document.getElementById("detectors");
+  source.addEventListener("platform", (event) => {
+    const lines = JSON.parse(event.data).lines;
+    const list = detectors.querySelector("ul");
+    list.replaceChildren(...lines.map((line) => {
+      const item = document.createElement("li");
+      item.textContent = line;
+      return item;
+    }));
+    detectors.hidden = lines.length === 0;
+  });
 
   // Countdown to the next escalation tier: the server says how many seconds were left when it
   // rendered the row; the page counts down from when it first showed it.

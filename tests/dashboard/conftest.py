@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.audit import AuditLog
+from alerts.detector_health import DetectorProblem
 from alerts.feed import AlertFeed
 from alerts.service import AlertService, Outcome
 from alerts.views import AlertView
@@ -69,6 +70,7 @@ class World:
     store: SQLiteStore | None = None
     statuses: dict[str, StatusMessage] = field(default_factory=dict)  # retained gateway status
     commands: list[tuple[str, CommandMessage]] = field(default_factory=list)  # sent downlink
+    problems: list[DetectorProblem] = field(default_factory=list)  # detectors not running
 
     async def readings(
         self, gateway: str, device: str, measurement: str, *points: tuple[datetime, float]
@@ -166,6 +168,7 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
     quarantine = await SQLiteQuarantine.open(tmp_path / "quarantine.sqlite")
     statuses: dict[str, StatusMessage] = {}
     commands: list[tuple[str, CommandMessage]] = []
+    problems: list[DetectorProblem] = []
 
     async def send_command(gateway: str, command: CommandMessage) -> None:
         commands.append((gateway, command))
@@ -183,11 +186,12 @@ async def world(sqlite_url: str, tmp_path: Path) -> AsyncIterator[World]:
         gateway_status=lambda: statuses,
         send_command=send_command,
         audit=AuditLog(sessions, clock),
+        detector_problems=lambda: list(problems),
     )
     ids = await seed(sessions, clock)
     app = create_app(ctx)
     app.state.provisioning = ProvisioningSettings(BROKER_URL, None, RegistryOnlyAccounts())
-    yield World(app, ctx, clock, sessions, ids, ready, store, statuses, commands)
+    yield World(app, ctx, clock, sessions, ids, ready, store, statuses, commands, problems)
     await store.close()
     await quarantine.close()
     await engine.dispose()

@@ -150,7 +150,7 @@ async def test_healthz_follows_readiness(world: World, client: httpx.AsyncClient
     world.ready[0] = True
     ready = await client.get("/healthz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok"}
+    assert ready.json() == {"status": "ok", "problems": []}
 
 
 async def test_openapi_lists_the_api(client: httpx.AsyncClient) -> None:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from alerts.detector_health import DetectorHealth
 from anxin.monitors import keep_running
 
 
@@ -26,9 +27,14 @@ async def test_a_failing_detector_is_restarted_and_the_others_keep_running(
             beats.append(1)
             await asyncio.sleep(0.01)
 
+    health = DetectorHealth(healthy_after_s=3600)
     async with asyncio.TaskGroup() as tg:  # as anxin up and anxin alerts run hold them
         tasks = [
-            tg.create_task(keep_running("flaky", flaky, first_backoff_s=0.01, max_backoff_s=0.05)),
+            tg.create_task(
+                keep_running(
+                    "flaky", flaky, first_backoff_s=0.01, max_backoff_s=0.05, health=health
+                )
+            ),
             tg.create_task(keep_running("steady", steady)),
         ]
         for _ in range(200):
@@ -41,6 +47,8 @@ async def test_a_failing_detector_is_restarted_and_the_others_keep_running(
         before = len(beats)
         await asyncio.sleep(0.05)
         assert len(beats) > before  # the other detector never stopped
+        (problem,) = health.problems()  # the console's banner names it
+        assert (problem.name, problem.error) == ("flaky", "OSError: store unreachable")
         for task in tasks:
             task.cancel()
     assert all(t.cancelled() for t in tasks)  # cancellation is not swallowed
