@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from alerts.detector_health import DetectorProblem
 from tests.dashboard.conftest import PASSWORD, World
 
 pytestmark = pytest.mark.browser
@@ -104,3 +105,22 @@ async def test_console_shows_a_new_alert_live_and_acknowledges_it(
         assert await page.evaluate("window.__notReloaded === true"), "the page must not reload"
     finally:
         await context.close()
+
+
+async def test_console_shows_live_when_automatic_detection_stops_and_resumes(
+    browser: Browser, world: World, served: str
+) -> None:
+    page = await browser.new_page(locale="en-US")
+    await _sign_in(page, served, "staff_a")
+    banner = page.locator("#detectors")
+    await expect(banner).to_be_hidden()
+    await page.evaluate("window.__notReloaded = true")
+    world.problems.append(DetectorProblem("routine", world.clock.now(), "OSError: unreachable"))
+    await world.raise_alert("gw-a", "fall")  # a change (or the next heartbeat) carries it
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("Automatic detection is not running")
+    await expect(banner).to_contain_text("Inactivity and routine")
+    world.problems.clear()
+    await world.raise_alert("gw-a", "call_button")
+    await expect(banner).to_be_hidden()
+    assert await page.evaluate("window.__notReloaded === true"), "the page must not reload"
