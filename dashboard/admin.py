@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboard import i18n, org
 from dashboard.context import DashboardContext
@@ -44,12 +45,22 @@ def _back(error: str = "", anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/admin{query}{anchor}", status.HTTP_303_SEE_OTHER)
 
 
-async def _audit(
-    ctx: DashboardContext, caller: PageCaller, action: str, subject: str, data: dict[str, Any]
-) -> None:
-    # After the commit: an entry never claims a change that was rolled back.
+async def _changed(
+    session: AsyncSession,
+    ctx: DashboardContext,
+    caller: PageCaller,
+    action: str,
+    subject: str,
+    data: dict[str, Any],
+    anchor: str,
+) -> RedirectResponse:
+    """Commit an admin change, then audit and log it, and go back to the page at ``anchor``."""
+    await session.commit()
+    # after the commit: an entry never claims a change that was rolled back
     if ctx.audit is not None:
         await ctx.audit.append(f"user:{caller.user.id}", action, subject, data)
+    log.info("admin.%s subject=%s data=%s by=%s", action, subject, data, caller.user.username)
+    return _back(anchor=anchor)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -111,13 +122,10 @@ async def add_org_unit(
         unit_id = await org.add_unit(session, level, name.strip(), parent_id)
     except org.OrgError:
         return _back("org", "#tree")
-    await session.commit()
-    await _audit(
-        ctx, caller, "org_unit_added", f"org:{unit_id}",
-        {"level": level.value, "name": name.strip(), "parent_id": parent_id},
+    return await _changed(
+        session, ctx, caller, "org_unit_added", f"org:{unit_id}",
+        {"level": level.value, "name": name.strip(), "parent_id": parent_id}, "#tree",
     )  # fmt: skip
-    log.info("admin.org_unit_added level=%s by=%s", level, caller.user.username)
-    return _back(anchor="#tree")
 
 
 @router.post("/admin/org/place")
@@ -129,10 +137,10 @@ async def place_station(
         await org.place_station(session, station_id, street_id)
     except org.OrgError:
         return _back("org", "#tree")
-    await session.commit()
-    await _audit(ctx, caller, "station_placed", f"station:{station_id}", {"street_id": street_id})
-    log.info("admin.station_placed station_id=%d by=%s", station_id, caller.user.username)
-    return _back(anchor="#tree")
+    return await _changed(
+        session, ctx, caller, "station_placed", f"station:{station_id}",
+        {"street_id": street_id}, "#tree",
+    )  # fmt: skip
 
 
 @router.post("/admin/stations")
@@ -153,13 +161,10 @@ async def add_station(
         )
     except RegistryError:
         return _back("conflict", "#stations")
-    await session.commit()
-    await _audit(
-        ctx, caller, "station_added", f"station:{station.id}",
-        {"name": name.strip(), "code": code.strip(), "timezone": timezone},
+    return await _changed(
+        session, ctx, caller, "station_added", f"station:{station.id}",
+        {"name": name.strip(), "code": code.strip(), "timezone": timezone}, "#stations",
     )  # fmt: skip
-    log.info("admin.station_added code=%s by=%s", code, caller.user.username)
-    return _back(anchor="#stations")
 
 
 @router.post("/admin/users")
@@ -185,13 +190,10 @@ async def add_user(
         )
     except RegistryError:
         return _back("conflict", "#users")
-    await session.commit()
-    await _audit(
-        ctx, caller, "user_added", f"user:{user.id}",
-        {"username": user.username, "role": role.value, "station_id": station_id},
+    return await _changed(
+        session, ctx, caller, "user_added", f"user:{user.id}",
+        {"username": user.username, "role": role.value, "station_id": station_id}, "#users",
     )  # fmt: skip
-    log.info("admin.user_added username=%s role=%s by=%s", username, role, caller.user.username)
-    return _back(anchor="#users")
 
 
 @router.post("/admin/links")
@@ -210,18 +212,10 @@ async def add_link(
         )
     except RegistryError:
         return _back("conflict", "#links")
-    await session.commit()
-    await _audit(
-        ctx, caller, "family_linked", f"resident:{resident_id}",
-        {"user_id": user_id, "relation": relation.strip()},
+    return await _changed(
+        session, ctx, caller, "family_linked", f"resident:{resident_id}",
+        {"user_id": user_id, "relation": relation.strip()}, "#links",
     )  # fmt: skip
-    log.info(
-        "admin.family_linked user_id=%d resident_id=%d by=%s",
-        user_id,
-        resident_id,
-        caller.user.username,
-    )
-    return _back(anchor="#links")
 
 
 @router.post("/admin/users/active")
@@ -239,11 +233,10 @@ async def set_user_active(
         return _back("self", "#users")
     except RegistryError:
         return _back("conflict", "#users")
-    await session.commit()
     action = "user_reactivated" if active else "user_deactivated"
-    await _audit(ctx, caller, action, f"user:{user_id}", {"username": user.username})
-    log.info("admin.%s user_id=%d by=%s", action, user_id, caller.user.username)
-    return _back(anchor="#users")
+    return await _changed(
+        session, ctx, caller, action, f"user:{user_id}", {"username": user.username}, "#users"
+    )
 
 
 @router.post("/admin/users/role")
@@ -266,21 +259,12 @@ async def set_user_role(
         return _back("self", "#users")
     except RegistryError:
         return _back("conflict", "#users")
-    await session.commit()
-    await _audit(
-        ctx,
-        caller,
-        "role_changed",
-        f"user:{user_id}",
-        {
-            "username": user.username,
-            "from": old_role,
-            "to": role.value,
-            "station_id": user.station_id,
-        },
-    )
-    log.info("admin.role_changed user_id=%d role=%s by=%s", user_id, role, caller.user.username)
-    return _back(anchor="#users")
+    return await _changed(
+        session, ctx, caller, "role_changed", f"user:{user_id}",
+        {"username": user.username, "from": old_role, "to": role.value,
+         "station_id": user.station_id},
+        "#users",
+    )  # fmt: skip
 
 
 @router.post("/admin/links/remove")
@@ -292,15 +276,10 @@ async def remove_link(
         await unlink_family(session, user_id=user_id, resident_id=resident_id)
     except RegistryError:
         return _back("conflict", "#links")
-    await session.commit()
-    await _audit(ctx, caller, "family_unlinked", f"resident:{resident_id}", {"user_id": user_id})
-    log.info(
-        "admin.family_unlinked user_id=%d resident_id=%d by=%s",
-        user_id,
-        resident_id,
-        caller.user.username,
-    )
-    return _back(anchor="#links")
+    return await _changed(
+        session, ctx, caller, "family_unlinked", f"resident:{resident_id}",
+        {"user_id": user_id}, "#links",
+    )  # fmt: skip
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
