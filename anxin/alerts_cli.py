@@ -24,10 +24,8 @@ from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
 from anxin.commands import CommandPublisher
 from anxin.monitors import BrokerLogin, Monitors, build_monitors, keep_running
+from anxin.stores import STORE_KINDS, open_store_at
 from devices.clock import Clock, ScaledClock, SystemClock
-from ingest.influx_store import InfluxStore
-from ingest.sqlite_store import SQLiteStore
-from ingest.store import ReadingStore
 from registry.db import make_async_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -54,7 +52,7 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument("--start", help="simulated start time (ISO 8601, with --speed)")
     run.add_argument(
         "--store",
-        choices=["sqlite", "influxdb"],
+        choices=STORE_KINDS,
         default="influxdb",
         help="the time-series store ingest writes (read by the inactivity, vitals and "
         "device-health detectors)",
@@ -77,7 +75,7 @@ def add_commands(subparsers: Any) -> None:
     ba.add_argument("--database-url", help="default: a SQLite file in a temp dir")
     ba.set_defaults(handler=_run_bench)
     br = bench.add_parser("routine", help="the inactivity monitor over many homes: sweeps, memory")
-    br.add_argument("--store", choices=["sqlite", "influxdb"], default="sqlite")
+    br.add_argument("--store", choices=STORE_KINDS, default="sqlite")
     br.add_argument("--homes", type=int, default=500)
     br.add_argument("--days", type=int, default=35, help="history per home (the monitor keeps 35)")
     br.add_argument("--distinct", type=int, default=20, help="different simulated residents")
@@ -164,13 +162,6 @@ class StoreOptions:
 
     kind: str = "influxdb"  # or "sqlite"
     location: str = "http://127.0.0.1:8086"  # InfluxDB URL or SQLite file
-    database: str = "anxin"  # InfluxDB database
-
-
-async def _open_store(options: StoreOptions) -> ReadingStore:
-    if options.kind == "influxdb":
-        return await InfluxStore.open(options.location, options.database)
-    return await SQLiteStore.open(Path(options.location))
 
 
 async def run_alert_service(
@@ -196,7 +187,8 @@ async def run_alert_service(
     async def detectors() -> None:
         # the store is opened here, not before the engine starts: with the time-series store
         # down, fall and call-button alerts still flow while this is retried (keep_running)
-        store = await _open_store(store_options or StoreOptions())
+        options = store_options or StoreOptions()
+        store = await open_store_at(options.kind, options.location)
         try:
             monitors = build_monitors(
                 service, sessions, feed, store, clock, link_watch,

@@ -17,6 +17,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from anxin.stores import STORE_KINDS
+
 log = logging.getLogger(__name__)
 
 RESTART_LIMIT = 100  # a worker that keeps dying is a bug to look at, not to hide
@@ -30,7 +32,7 @@ def add_commands(subparsers: Any) -> None:
     )
     ing.add_argument("--mqtt-host", default="127.0.0.1")
     ing.add_argument("--mqtt-port", type=int, default=1883)
-    ing.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
+    ing.add_argument("--store", choices=STORE_KINDS, default="influxdb")
     ing.add_argument("--influx-url", default="http://127.0.0.1:8086")
     ing.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
     ing.add_argument("--quarantine-path", type=Path, default=Path(".anxin/quarantine.db"))
@@ -47,7 +49,7 @@ def add_commands(subparsers: Any) -> None:
     bench = subparsers.add_parser("bench", help="benchmarks that print their figures as JSON")
     which = bench.add_subparsers(dest="bench", required=True)
     bi = which.add_parser("ingest", help="gateways → Mosquitto → ingest workers → store")
-    bi.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
+    bi.add_argument("--store", choices=STORE_KINDS, default="influxdb")
     bi.add_argument("--workers", type=int, default=1)
     bi.add_argument("--seconds", type=float, default=20.0)
     bi.add_argument("--naive", action="store_true", help="one store write per message")
@@ -72,7 +74,7 @@ def add_commands(subparsers: Any) -> None:
     bd.add_argument("--events", type=int, default=20, help="events buffered in the outage")
     bd.set_defaults(handler=_run_bench_delivery)
     bq = which.add_parser("queries", help="named queries on a month of data from many homes")
-    bq.add_argument("--store", choices=["sqlite", "influxdb"], default="influxdb")
+    bq.add_argument("--store", choices=STORE_KINDS, default="influxdb")
     bq.add_argument("--homes", type=int, default=1_000)
     bq.add_argument("--days", type=int, default=30)
     bq.add_argument("--repeat", type=int, default=20, help="timed calls per query")
@@ -241,21 +243,15 @@ def worker_main(options: WorkerOptions, index: int) -> None:
 async def _worker(options: WorkerOptions, index: int) -> None:
     import aiomqtt
 
+    from anxin.stores import open_store_at
     from devices.clock import SystemClock
     from ingest.consumer import Ingest
-    from ingest.influx_store import InfluxStore
     from ingest.metrics import IngestMetrics, serve_metrics
     from ingest.quarantine import SQLiteQuarantine
-    from ingest.sqlite_store import SQLiteStore
-    from ingest.store import ReadingStore
     from registry.db import make_async_engine, make_sessionmaker
     from registry.repository import is_known_gateway
 
-    store: ReadingStore
-    if options.store == "influxdb":
-        store = await InfluxStore.open(options.store_location, "anxin")
-    else:
-        store = await SQLiteStore.open(Path(options.store_location))
+    store = await open_store_at(options.store, options.store_location)
     quarantine = await SQLiteQuarantine.open(
         Path(options.quarantine_path).with_suffix(f".{index}.db")
     )

@@ -19,21 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from alerts.feed import AlertFeed
-from alerts.routine.monitor import RoutineMonitor
+from alerts.routine.monitor import ACTIVITY_MEASUREMENTS, RoutineMonitor
 from alerts.service import AlertService
 from anxin import localservers, migrate
 from anxin.monitors import INACTIVITY_CHECK_S
+from anxin.stores import open_store_at
 from devices.clock import ManualClock
 from devices.simulator import NO_INCIDENTS, SimulatedHome
 from devices.values import Reading
-from ingest.influx_store import InfluxStore
-from ingest.sqlite_store import SQLiteStore
 from ingest.store import ReadingStore
 from registry.db import make_async_engine, make_sessionmaker
 from registry.demo import seed_demo
 
 NOW = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)  # 15:00 in Shanghai, the demo station's zone
-ACTIVITY = frozenset({"motion", "contact_open", "bed_occupied", "flush"})
 WRITE_CHUNK = 50_000
 
 
@@ -51,7 +49,7 @@ def _peak_rss_mb() -> float:
 
 def _simulated(number: int, days: int) -> list[Any]:
     home = SimulatedHome(number, NOW - timedelta(days=days), NO_INCIDENTS, accel_hz=0)
-    return [r for r in home.step(NOW).readings if r.measurement in ACTIVITY]
+    return [r for r in home.step(NOW).readings if r.measurement in ACTIVITY_MEASUREMENTS]
 
 
 async def run_routine_bench(
@@ -61,10 +59,10 @@ async def run_routine_bench(
     with tempfile.TemporaryDirectory(prefix="anxin-rbench-") as tmp:
         influx = localservers.influxdb(Path(tmp) / "influxdb") if kind == "influxdb" else None
         try:
-            store: ReadingStore = (
-                await InfluxStore.open(influx.url, "rbench")
-                if influx is not None
-                else await SQLiteStore.open(Path(tmp) / "series.db")
+            store = await open_store_at(
+                kind,
+                influx.url if influx is not None else str(Path(tmp) / "series.db"),
+                "rbench",
             )
             try:
                 return await _run(Path(tmp), store, kind, homes, days, distinct, sweeps)
