@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,10 +23,9 @@ from alerts.feed import AlertFeed
 from alerts.link_health import LinkMonitor, LinkWatch
 from alerts.routine.monitor import RoutineMonitor
 from alerts.service import AlertService
-from alerts.test_alarms import WeeklyTestAlarms
+from alerts.test_alarms import SendCommand, WeeklyTestAlarms
 from alerts.vitals import VitalsMonitor
 from devices.clock import Clock, SystemClock
-from devices.payloads import CommandMessage
 from ingest.store import ReadingStore
 
 INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
@@ -37,8 +36,6 @@ RESTART_FIRST_S = 5.0  # a failed detector is started again after this, doubling
 RESTART_MAX_S = 60.0  # this (real seconds)
 
 log = logging.getLogger(__name__)
-
-SendCommand = Callable[[str, CommandMessage], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)

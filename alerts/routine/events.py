@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,7 +56,4 @@ def from_reading(
         if found is None:
             return None
         kind = found
-    # weeks of events are kept per home: share the strings instead of one copy per event
-    return SensorEvent(
-        time, sys.intern(f"{device_kind}-{room}"), sys.intern(room), kind, float(value)
-    )
+    return SensorEvent(time, f"{device_kind}-{room}", room, kind, float(value))

@@ -21,9 +21,6 @@ class EventHistory:
     """Events in time order, each once; ``extend`` adds, ``prune`` drops the oldest."""
 
     def __init__(self) -> None:
-        self._clear()
-
-    def _clear(self) -> None:
         self._t = array("d")  # epoch seconds, ascending
         self._code = array("H")  # index into _keys: (sensor, room, kind)
         self._value = array("d")

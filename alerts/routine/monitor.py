@@ -81,7 +81,6 @@ class _Home:
     history: EventHistory = field(default_factory=EventHistory)
     fetched_until: datetime | None = None
     baseline: RoutineBaseline | None = None
-    fitted_at: datetime | None = None
     refit_at: datetime | None = None
 
 
@@ -154,7 +153,7 @@ class RoutineMonitor:
         self.failed_homes = tuple(failed)
         if not failed:
             self._failing = None
-        if failed:
+        else:
             log.error(
                 "routine_sweep_incomplete failed=%d of=%d gateways=%s",
                 len(failed),
@@ -176,11 +175,10 @@ class RoutineMonitor:
             home.history, home.fetched_until = EventHistory(), None
         await self._fetch(ctx.gateway_id, devices, home, now)
         if refit:
-            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history)
             # the first refit comes at a time of day of this home's own, so that the daily
             # refits of many homes spread over the day instead of all falling in one sweep
-            first = home.fitted_at is None
-            home.fitted_at = now
+            first = home.baseline is None
+            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history)
             home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
         assert home.baseline is not None
         resident = ctx.residents[0]
