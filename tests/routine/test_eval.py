@@ -10,9 +10,8 @@ import pytest
 from alerts.routine.evaluation import evaluate
 from alerts.routine.loaders import Recording
 from anxin.__main__ import main
+from tests.datasets import dataset
 from tests.routine.homes import history
-
-DATASETS = Path(__file__).parents[2] / ".." / "shared" / "datasets"
 
 
 def test_regular_resident_has_no_false_alarms_and_is_found() -> None:
@@ -39,9 +38,7 @@ def test_same_seed_same_trials() -> None:
 
 
 def test_eval_inactivity_on_ordonez_a(capsys: pytest.CaptureFixture[str]) -> None:
-    folder = DATASETS / "ordonez-A"
-    if not (folder / "OrdonezA_Sensors.txt").exists():
-        pytest.skip(f"Ordóñez home A is not at {folder.resolve()}")
+    folder = dataset("ordonez-A", "OrdonezA_Sensors.txt")
     code = main(["eval", "inactivity", "--data", str(folder), "--format", "ordonez",
                  "--trials", "20", "--seed", "1"])  # fmt: skip
     assert code == 0
@@ -67,9 +64,7 @@ def test_eval_inactivity_on_a_slice_of_van_kasteren_a(
 ) -> None:
     """The first days of van Kasteren's house A, through the command line (06-Mar is left out:
     the microwave's sensor reports one activation from then until 13-Mar)."""
-    folder = DATASETS / "kasteren-houseA"
-    if not (folder / "kasterenSenseData.txt").exists():
-        pytest.skip(f"van Kasteren house A is not at {folder.resolve()}")
+    folder = dataset("kasteren-houseA", "kasterenSenseData.txt")
     lines = (
         (folder / "kasterenSenseData.txt")
         .read_text(encoding="utf-8", errors="replace")
