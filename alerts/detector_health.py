@@ -18,12 +18,16 @@ HEALTHY_AFTER_S = 120.0  # a restarted detector counts as running again after th
 
 @dataclass(frozen=True, slots=True)
 class DetectorProblem:
-    """One detector not (fully) running: since when, why, and for how many homes (0: all)."""
+    """One detector not (fully) running: since when, why, and for how many homes (0: all).
+
+    ``gateways`` names the homes a partly failing detector could not check (empty: all homes).
+    """
 
     name: str
     since: datetime
     error: str
     homes: int = 0
+    gateways: tuple[str, ...] = ()
 
 
 @dataclass

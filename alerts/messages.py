@@ -7,6 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_LOCALE = "zh-CN"
+# alerts about the platform itself, for a whole station: no resident, no home (own templates)
+STATION_KINDS = frozenset({"detector_down"})
 
 TEMPLATES: dict[str, dict[str, str]] = {
     "zh-CN": {
@@ -28,7 +30,15 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "kind.gateway_offline": "网关离线",
         "kind.test_failed": "每周报警测试未通过",
         "kind.data_gap": "数据缺失",
+        "kind.detector_down": "自动监测已停止，住户暂时无人看护",
         "sensors": "{count} 条记录；{summary}",
+        "priority.platform": "系统故障",
+        "title.station": "【安心】{priority_label}：{what}",
+        "title.station.reminder": "【安心】第{attempt}次提醒：{what}",
+        "body.station": (
+            "{what}。\n开始时间：{when}\n详情：{summary}\n"
+            "修复之前，请电话联系或上门看望住户。\n{link}\n编号：{key}"
+        ),
     },
     "en": {
         "title": "[Anxin] {priority_label}: {who} {what}",
@@ -49,7 +59,15 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "kind.gateway_offline": "home gateway is offline",
         "kind.test_failed": "weekly alarm test failed",
         "kind.data_gap": "data is missing",
+        "kind.detector_down": "automatic monitoring has stopped: residents are not being watched",
         "sensors": "{count} record(s); {summary}",
+        "priority.platform": "System fault",
+        "title.station": "[Anxin] {priority_label}: {what}",
+        "title.station.reminder": "[Anxin] reminder {attempt}: {what}",
+        "body.station": (
+            "{what}.\nSince: {when}\nDetails: {summary}\n"
+            "Until it is fixed, phone or visit the residents.\n{link}\nRef: {key}"
+        ),
     },
 }
 
@@ -89,12 +107,16 @@ def render(locale: str, facts: MessageFacts, attempt: int = 0) -> tuple[str, str
     what = _text(locale, what_key)
     if what == what_key:
         what = facts.kind
+    station = facts.kind in STATION_KINDS
     values = {
         "who": facts.resident_name or _text(locale, "who.unknown"),
         "what": what,
         "home": facts.home_label,
         "when": _local(facts.raised_at, facts.station_timezone).strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "priority_label": _text(locale, f"priority.{facts.priority}"),
+        "priority_label": _text(
+            locale, "priority.platform" if station else f"priority.{facts.priority}"
+        ),
+        "summary": facts.summary,
         "link": facts.link,
         "key": facts.key,
         "attempt": str(attempt),
@@ -102,5 +124,8 @@ def render(locale: str, facts: MessageFacts, attempt: int = 0) -> tuple[str, str
     values["sensors"] = _text(locale, "sensors").format(
         count=facts.evidence_count, summary=facts.summary
     )
-    title_key = "title.reminder" if attempt > 0 else "title"
-    return _text(locale, title_key).format(**values), _text(locale, "body").format(**values)
+    title_key = "title.station" if station else "title"
+    if attempt > 0:
+        title_key += ".reminder"
+    body_key = "body.station" if station else "body"
+    return _text(locale, title_key).format(**values), _text(locale, body_key).format(**values)

@@ -27,6 +27,7 @@ from alerts.views import AlertChange, AlertView
 from devices.clock import Clock
 from devices.payloads import EventKind
 from devices.values import Event
+from registry.models import Station
 from registry.repository import gateway_context
 
 log = logging.getLogger(__name__)
@@ -231,36 +232,75 @@ class AlertService:
             return None
 
         async def change(session: AsyncSession) -> Change:
-            seen = await session.scalar(
-                select(Alert.id).where(Alert.fingerprint == fingerprint).limit(1)
-            )
-            if seen is not None:
+            if await self._fingerprint_seen(session, fingerprint):
                 return None, None
             context = await gateway_context(session, gateway_id)
             if context is None:
                 log.warning("alert_condition_unknown_gateway gateway=%s kind=%s", gateway_id, kind)
                 return None, None
-            now = self._clock.now()
-            alert = Alert(
-                fingerprint=fingerprint,
-                kind=kind,
-                priority=level.value,
-                state=AlertState.OPEN.value,
-                resident_id=resident_id,
-                home_id=context.home_id,
-                station_id=context.station_id,
-                gateway_id=gateway_id,
-                raised_at=now,
-                updated_at=now,
-                summary=summary,
-                next_escalation_at=now,
+            return await self._open(
+                session,
+                Alert(
+                    fingerprint=fingerprint,
+                    kind=kind,
+                    priority=level.value,
+                    resident_id=resident_id,
+                    home_id=context.home_id,
+                    station_id=context.station_id,
+                    gateway_id=gateway_id,
+                    summary=summary,
+                ),
             )
-            session.add(alert)
-            await session.flush()
-            await self._audit(session, None, "raised", alert.id, kind=kind, fingerprint=fingerprint)
-            return "raised", await load_view(session, alert.id)
 
         return await self._write(change)
+
+    async def raise_station_condition(
+        self, *, kind: str, station_id: int, fingerprint: str, summary: str, priority: str
+    ) -> AlertView | None:
+        """Raise a finding about the platform itself for one station: no home, no gateway.
+
+        Used when the station's residents are not (all) being watched — a detector that does
+        not run. Once per episode like ``raise_condition``; None if the station does not exist.
+        """
+        level = Priority(priority)
+
+        async def change(session: AsyncSession) -> Change:
+            if await self._fingerprint_seen(session, fingerprint):
+                return None, None
+            if await session.get(Station, station_id) is None:
+                log.warning("alert_condition_unknown_station station=%s kind=%s", station_id, kind)
+                return None, None
+            return await self._open(
+                session,
+                Alert(
+                    fingerprint=fingerprint,
+                    kind=kind,
+                    priority=level.value,
+                    station_id=station_id,
+                    gateway_id="",
+                    summary=summary,
+                ),
+            )
+
+        return await self._write(change)
+
+    @staticmethod
+    async def _fingerprint_seen(session: AsyncSession, fingerprint: str) -> bool:
+        seen = await session.scalar(
+            select(Alert.id).where(Alert.fingerprint == fingerprint).limit(1)
+        )
+        return seen is not None
+
+    async def _open(self, session: AsyncSession, alert: Alert) -> Change:
+        now = self._clock.now()
+        alert.state = AlertState.OPEN.value
+        alert.raised_at = alert.updated_at = alert.next_escalation_at = now
+        session.add(alert)
+        await session.flush()
+        await self._audit(
+            session, None, "raised", alert.id, kind=alert.kind, fingerprint=alert.fingerprint
+        )
+        return "raised", await load_view(session, alert.id)
 
     async def _from_event(self, session: AsyncSession, event: Event, priority: Priority) -> Change:
         known = await self._evidence_alert(session, event.event_id)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.audit import AuditLog
+from alerts.detector_alarms import DetectorAlarms
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.link_health import LinkWatch
@@ -288,6 +289,7 @@ async def run(settings: Settings) -> int:
                 sender.wake,
                 link_base=f"http://{settings.host}:{settings.port}",
             )
+            detector_alarms = DetectorAlarms(monitors.health, alerts, sessions, clock)
             server = _EmbeddedServer(
                 uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
             )
@@ -333,6 +335,10 @@ async def run(settings: Settings) -> int:
                     ),
                     tg.create_task(scheduler.run(), name="escalation"),
                     tg.create_task(sender.run(), name="notifications"),
+                    tg.create_task(
+                        keep_running("detector-alarms", detector_alarms.run),
+                        name="detector-alarms",
+                    ),
                     *monitors.start(
                         tg, lambda: _routine(monitors.routine, store, fleet, settings, clock)
                     ),

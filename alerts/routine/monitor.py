@@ -113,7 +113,9 @@ class RoutineMonitor:
         if not self.failed_homes or self._failing is None:
             return None
         since, error = self._failing
-        return DetectorProblem("routine", since, error, homes=len(self.failed_homes))
+        return DetectorProblem(
+            "routine", since, error, homes=len(self.failed_homes), gateways=self.failed_homes
+        )
 
     def baseline(self, gateway_id: str) -> RoutineBaseline | None:
         """The baseline last fitted for a home (None before its first sweep)."""
