@@ -155,10 +155,10 @@ def mosquitto(data_dir: Path, extra_conf: str = "", port: int | None = None) -> 
     return server
 
 
-def influxdb(data_dir: Path) -> Server:
-    """An InfluxDB 1.x server with meta, data and WAL in ``data_dir``."""
+def influxdb(data_dir: Path, port: int | None = None) -> Server:
+    """An InfluxDB 1.x server with meta, data and WAL in ``data_dir`` (HTTP on ``port``)."""
     binary = shutil.which("influxd") or "/usr/bin/influxd"
-    port, bind_port = free_port(), free_port()
+    port, bind_port = port or free_port(), free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "influxdb.conf"
     conf.write_text(

@@ -64,19 +64,35 @@ class InfluxStore:
     def __init__(self, client: httpx.AsyncClient, database: str) -> None:
         self._client = client
         self._db = database
+        self._created = False
 
     @classmethod
     async def open(cls, url: str, database: str) -> InfluxStore:
-        """Connect to ``url`` and create ``database`` if it does not exist."""
+        """Connect to ``url`` and create ``database`` if it does not exist.
+
+        A server that cannot be reached now (down, restarting: StoreUnavailableError) does not
+        stop the caller from starting — the fall path of ``anxin up`` must not wait for the
+        time-series store: the database is created before the first write or query that reaches
+        the server, and until then those raise StoreUnavailableError (ingest keeps the readings
+        unacknowledged and retries). Any other error (refused, not InfluxDB) is raised here.
+        """
         client = httpx.AsyncClient(base_url=url, timeout=HTTP_TIMEOUT_S)
         store = cls(client, database)
         try:
-            await store._post_query(f"CREATE DATABASE {ident(database)}")
+            await store._ensure_database()
+        except StoreUnavailableError as err:
+            log.error("store_unreachable kind=influxdb url=%s error=%s", url, err)
+            return store
         except StoreError:
             await client.aclose()
             raise
         log.info("store_opened kind=influxdb url=%s database=%s", url, database)
         return store
+
+    async def _ensure_database(self) -> None:
+        if not self._created:
+            await self._query("POST", f"CREATE DATABASE {ident(self._db)}")
+            self._created = True
 
     async def write_readings(self, readings: Sequence[Reading]) -> None:
         """Write readings; a point with the same series and time is overwritten by InfluxDB."""
@@ -298,13 +314,16 @@ class InfluxStore:
             raise group.exceptions[0] from group
 
     async def _post_write(self, lines: list[str]) -> None:
+        await self._ensure_database()
         body = "\n".join(lines).encode()
         await self._request("POST", "/write", {"db": self._db, "precision": "ns"}, body)
 
     async def _post_query(self, q: str) -> list[Row]:
+        await self._ensure_database()
         return await self._query("POST", q)
 
     async def _select(self, q: str) -> list[Row]:
+        await self._ensure_database()
         return await self._query("GET", q)
 
     async def _query(self, method: str, q: str) -> list[Row]:

@@ -92,6 +92,31 @@ async def test_influxdb_killed_and_restarted_loses_nothing(
         await asyncio.to_thread(influx.close)
 
 
+async def test_ingest_started_while_influxdb_is_down_stores_everything_once_it_is_up(
+    tmp_path: Path, start_ingest: IngestFactory, fake_gateway: FakeGateway
+) -> None:
+    """InfluxDB down when the platform starts: opening the store does not fail (the fall path
+    must not wait for it); readings wait unacknowledged and the database is created on the
+    first write that reaches the server."""
+    port = localservers.free_port()
+    store = await WatchedInflux.open(f"http://127.0.0.1:{port}", "late")
+    assert isinstance(store, WatchedInflux)
+    store.failed = asyncio.Event()
+    await start_ingest(store, {"gw-a"})
+    early = fake_gateway.readings("gw-a", [("pir-1", "motion", 1), ("band-1", "steps", 12)])
+    await fake_gateway.publish("gw-a", Channel.READINGS, early)
+    async with asyncio.timeout(30):
+        await store.failed.wait()
+    assert fake_gateway.acks.empty()
+    influx = await asyncio.to_thread(localservers.influxdb, tmp_path / "influx", port)
+    try:
+        await _acked_seqs(fake_gateway, {early.seq})
+        assert await store.count_readings() == 2
+        await store.close()
+    finally:
+        await asyncio.to_thread(influx.close)
+
+
 async def test_write_that_timed_out_after_success_is_retried_without_duplicates(
     influxdb_server: Server, start_ingest: IngestFactory, fake_gateway: FakeGateway
 ) -> None:
