@@ -6,14 +6,15 @@ hour means nobody is told that a resident has not moved. ``DetectorAlarms`` turn
 lasts longer than a short grace (a restart that works at once is not worth a message) into one
 technical alarm per affected station — through the station's escalation policy, to its
 technical audiences (installer and staff by default) — so the station can phone its residents
-until the platform is fixed. One alarm per station and episode: the fingerprint holds the
-detector and the time the episode began.
+until the platform is fixed. One alarm per station and episode (from the first problem until
+nothing is down any more), naming every detector that is down there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -71,7 +72,11 @@ class DetectorAlarms:
             )
 
     async def check_once(self) -> int:
-        """Raise the alarms now due; returns how many were raised (0 when all were raised before)."""
+        """Raise the alarms now due; returns how many were raised (0 when all were raised before).
+
+        One alarm per station for everything that is down there: a store outage stops several
+        detectors at once, and the station needs one message, not one per detector.
+        """
         lasting = [
             p
             for p in self._health.problems()
@@ -82,36 +87,42 @@ class DetectorAlarms:
             return 0
         async with self._sessions() as session:
             contexts = await gateway_contexts(session)
-        raised = 0
+        down: dict[int, list[tuple[DetectorProblem, int]]] = {}  # station -> (problem, homes)
         for problem in lasting:
-            homes: dict[int, int] = {}  # station -> homes of it the detector leaves unwatched
+            homes: dict[int, int] = {}
             for c in contexts:
                 if not problem.gateways or c.gateway_id in problem.gateways:
                     homes[c.station_id] = homes.get(c.station_id, 0) + 1
-            for station_id, count in sorted(homes.items()):
-                view = await self._service.raise_station_condition(
-                    kind=DETECTOR_DOWN,
-                    station_id=station_id,
-                    fingerprint=f"{DETECTOR_DOWN}:{problem.name}:{problem.since.isoformat()}"
-                    f":{station_id}",
-                    summary=_summary(problem, count),
-                    priority=Priority.TECHNICAL.value,
+            for station_id, count in homes.items():
+                down.setdefault(station_id, []).append((problem, count))
+        raised = 0
+        for station_id, problems in sorted(down.items()):
+            since = min(p.since for p, _ in problems)  # the episode: while anything stays down
+            view = await self._service.raise_station_condition(
+                kind=DETECTOR_DOWN,
+                station_id=station_id,
+                fingerprint=f"{DETECTOR_DOWN}:{station_id}:{since.isoformat()}",
+                summary=_summary(since, problems),
+                priority=Priority.TECHNICAL.value,
+            )
+            if view is not None:
+                raised += 1
+                log.error(
+                    "detector_down_alarm station=%d detectors=%s since=%s alert_id=%d",
+                    station_id,
+                    ",".join(p.name for p, _ in problems),
+                    since.isoformat(),
+                    view.id,
                 )
-                if view is not None:
-                    raised += 1
-                    log.error(
-                        "detector_down_alarm detector=%s station=%d since=%s alert_id=%d",
-                        problem.name,
-                        station_id,
-                        problem.since.isoformat(),
-                        view.id,
-                    )
         return raised
 
 
-def _summary(problem: DetectorProblem, homes: int) -> str:
-    scope = f"{homes} home(s) of this station" if problem.gateways else "every home"
-    return (
-        f"{problem.name} has not run since {problem.since:%Y-%m-%d %H:%M}Z: "
-        f"no {UNWATCHED[problem.name]} for {scope} — {problem.error}"
-    )[:400]
+def _summary(since: datetime, problems: list[tuple[DetectorProblem, int]]) -> str:
+    parts = [
+        f"{p.name} ({UNWATCHED[p.name]}; "
+        + (f"{homes} home(s) of this station" if p.gateways else "every home")
+        + ")"
+        for p, homes in problems
+    ]
+    first = min(problems, key=lambda item: item[0].since)[0]
+    return f"not running since {since:%Y-%m-%d %H:%M}Z: {', '.join(parts)} — {first.error}"[:400]
