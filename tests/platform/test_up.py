@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from anxin.credentials import demo_gateway_password
+from anxin.localservers import free_port
 from devices.codec import encode
 from devices.payloads import EventKind, EventMessage
 from devices.topics import Channel, topic
@@ -141,3 +142,30 @@ def test_sigint_and_restart_keep_residents_alerts_and_readings(tmp_path: Path) -
     finally:
         if p.proc and p.proc.poll() is None:
             p.proc.kill()
+
+
+def test_with_influxdb_down_falls_still_alert_and_the_station_is_told(tmp_path: Path) -> None:
+    """The time-series store unreachable at start: ``anxin up`` starts anyway, a fall reaches the
+    console, /healthz says detection is degraded, and the station gets a detector_down alarm."""
+    p = make_platform(tmp_path, homes=1, speed=60)
+    p.argv += ["--store", "influxdb", "--influx-url", f"http://127.0.0.1:{free_port()}"]
+    p.start()
+    try:
+        staff = p.token("station")
+        publish_event(p, "demo-gw-0001", EventKind.FALL, uuid.uuid4().hex)
+        wait_until(
+            lambda: [a for a in alerts(p, staff) if a["kind"] == "fall"], what="a fall alert"
+        )
+        health = wait_until(
+            lambda: (h := httpx.get(f"{p.url}/healthz").json())["status"] == "degraded" and h,
+            what="/healthz degraded",
+        )
+        assert "routine" in {problem["detector"] for problem in health["problems"]}
+        down = wait_until(
+            lambda: [a for a in alerts(p, staff) if a["kind"] == "detector_down"],
+            what="a detector_down alarm",
+        )
+        assert len(down) == 1
+        assert down[0]["priority"] == "technical"
+    finally:
+        p.interrupt()
