@@ -187,19 +187,38 @@ def load_ordonez(folder: Path, tz: str = DEFAULT_TZ["ordonez"]) -> Recording:
     return Recording(_sorted(events), tuple(away), tz, f"ordonez:{folder.name}")
 
 
+def _kasteren_room(low: str) -> str:
+    for word, room in (
+        ("bathroom", BATHROOM), ("toilet", BATHROOM), ("shower", BATHROOM),
+        ("bedroom", BEDROOM), ("kitchen", KITCHEN), ("living", "living_room"),
+        ("couch", "living_room"), ("sofa", "living_room"), ("hall", "hallway"),
+    ):  # fmt: skip
+        if word in low:
+            return room
+    return OTHER
+
+
 def _kasteren_sensor(name: str) -> tuple[str, str]:
-    low = name.lower()
-    if "frontdoor" in low.replace(" ", "") or "front door" in low:
+    """(room, kind) from a sensor's name; van Kasteren's houses name sensors in plain English."""
+    low = name.lower().replace("-", " ").replace("_", " ")
+    compact = low.replace(" ", "")
+    if "pir" in low.split() or "motion" in low:
+        return _kasteren_room(low), MOTION
+    if "pressure" in low or "mat" in low.split():
+        if "bed" in low.split() or "bed" in compact.replace("bedroom", ""):
+            return BEDROOM, BED
+        return _kasteren_room(low) if _kasteren_room(low) != OTHER else "living_room", SEAT
+    if any(w in compact for w in ("frontdoor", "maindoor", "entrancedoor", "housedoor")):
         return "hallway", DOOR
-    if "toilet" in low and "flush" in low.replace(" ", ""):
+    if "toilet" in low and "flush" in compact:
         return BATHROOM, FLUSH
     if "toilet" in low or "bathroom" in low:
         return BATHROOM, CONTACT
     if "bedroom" in low:
         return BEDROOM, CONTACT
-    if "washingmachine" in low.replace(" ", ""):
+    if "washingmachine" in compact:
         return "utility", APPLIANCE
-    return KITCHEN, CONTACT  # the remaining sensors of house A are kitchen cupboards/appliances
+    return KITCHEN, CONTACT  # house A's remaining sensors: kitchen cupboards and appliances
 
 
 def load_kasteren(folder: Path, tz: str = DEFAULT_TZ["kasteren"]) -> Recording:

@@ -96,6 +96,31 @@ def test_kasteren_with_its_id_table(tmp_path: Path) -> None:
     assert rec.away[0].start == datetime(2008, 2, 25, 9, 19, 6, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("name", "room", "kind"),
+    [
+        ("Hall-Bedroom door", "bedroom", CONTACT),
+        ("Front door", "hallway", DOOR),
+        ("Toilet flush", "bathroom", FLUSH),
+        ("Groceries Cupboard", "kitchen", CONTACT),
+        ("Washingmachine", "utility", APPLIANCE),
+        # names of the kind other houses use (PIR, pressure mats): never a kitchen cupboard
+        ("PIR bathroom", "bathroom", MOTION),
+        ("Bathroom PIR", "bathroom", MOTION),
+        ("Pressure mat bed right", "bedroom", BED),
+        ("Bed pressure mat", "bedroom", BED),
+        ("Pressure mat couch", "living_room", SEAT),
+        ("Motion sensor kitchen", "kitchen", MOTION),
+    ],
+)
+def test_kasteren_sensor_names(tmp_path: Path, name: str, room: str, kind: str) -> None:
+    text = KASTEREN_SENSE.replace("'Fridge'      ", f"'{name}'")
+    (tmp_path / "kasterenSenseData.txt").write_text(text, encoding="utf-8")
+    rec = load_recording("kasteren", tmp_path)
+    (event,) = [e for e in rec.events if e.sensor == name and e.value == 1.0]
+    assert (event.room, event.kind) == (room, kind)
+
+
 def test_events_csv(tmp_path: Path) -> None:
     (tmp_path / "home.csv").write_text(
         "timestamp,sensor,room,kind,value\n"
