@@ -118,15 +118,23 @@ def load_csv_trial(path: Path) -> Trial:
     else:
         raise TrialFormatError(f"CSV trial name must start with fall_ or adl_: {path.name}")
     try:
-        with path.open(encoding="utf-8") as handle:
-            header = tuple(h.strip() for h in handle.readline().split(","))
-            if header != _CSV_HEADER:
-                raise TrialFormatError(f"{path}: header must be {','.join(_CSV_HEADER)}")
-            data = np.loadtxt(handle, delimiter=",", dtype=np.float64, ndmin=2)
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column name
+        with path.open(encoding="utf-8-sig") as handle:
+            header = [h.strip().lower() for h in handle.readline().split(",")]
+            missing = [c for c in _CSV_HEADER if c not in header]
+            if missing:
+                raise TrialFormatError(
+                    f"{path}: header must name {','.join(_CSV_HEADER)} (missing {','.join(missing)})"
+                )
+            # other columns (gyroscope, labels) are allowed and ignored
+            columns = [header.index(c) for c in _CSV_HEADER]
+            data = np.loadtxt(handle, delimiter=",", dtype=np.float64, ndmin=2, usecols=columns)
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise TrialFormatError(f"cannot read CSV trial {path}: {err}") from err
     if data.shape[0] < 2 or data.shape[1] != 4:
         raise TrialFormatError(f"CSV trial {path} has no usable samples")
+    if not np.isfinite(data).all():
+        raise TrialFormatError(f"CSV trial {path} has empty or non-numeric values (nan/inf)")
     subject = stem.split("_")[1] if stem.count("_") >= 2 else stem
     return Trial(name=stem, subject=subject, is_fall=is_fall, t=data[:, 0], acc_g=data[:, 1:4])
 

@@ -92,3 +92,21 @@ def test_csv_with_wrong_header_or_name_is_refused(tmp_path: Path) -> None:
     unlabeled.write_text("t_s,ax_g,ay_g,az_g\n0,0,0,1\n1,0,0,1\n")
     with pytest.raises(TrialFormatError, match="fall_ or adl_"):
         load_csv_trial(unlabeled)
+
+
+def test_csv_from_other_tools_byte_order_mark_extra_columns_any_order(tmp_path: Path) -> None:
+    """Exports of other studies: a BOM, CRLF, gyroscope columns, columns in another order."""
+    trial = tmp_path / "fall_s9_trip.csv"
+    trial.write_bytes(
+        "\ufeffAZ_G, t_s ,gx_dps,ax_g,ay_g\r\n1.0,0.00,5,0.1,-0.2\r\n0.9,0.02,6,0.2,-0.3\r\n".encode()
+    )
+    loaded = load_csv_trial(trial)
+    assert np.allclose(loaded.t, [0.0, 0.02])
+    assert np.allclose(loaded.acc_g, [[0.1, -0.2, 1.0], [0.2, -0.3, 0.9]])
+
+
+def test_csv_with_holes_is_refused_with_a_reason(tmp_path: Path) -> None:
+    holes = tmp_path / "adl_s1_walk.csv"
+    holes.write_text("t_s,ax_g,ay_g,az_g\n0,0,0,1\n0.02,nan,0,1\n")
+    with pytest.raises(TrialFormatError, match="non-numeric"):
+        load_csv_trial(holes)
