@@ -281,13 +281,18 @@ def load_events_csv(folder: Path, tz: str = DEFAULT_TZ["events-csv"]) -> Recordi
         raise DataFormatError(f"no .csv files in {folder}")
     events: list[SensorEvent] = []
     for path in files:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column name
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+            reader.fieldnames = [f.strip().lower() for f in reader.fieldnames or ()]
+            if not set(CSV_COLUMNS) <= set(reader.fieldnames):
                 raise DataFormatError(
-                    f"{path.name}: header must be {','.join(CSV_COLUMNS)}, got {reader.fieldnames}"
+                    f"{path.name}: header must name {','.join(CSV_COLUMNS)} (any order, other "
+                    f"columns ignored), got {','.join(reader.fieldnames)}"
                 )
             for number, row in enumerate(reader, start=2):
+                if any(row[c] is None for c in CSV_COLUMNS):
+                    raise DataFormatError(f"{path.name}:{number}: missing columns")
                 kind = row["kind"].strip().lower()
                 if kind not in KINDS:
                     raise DataFormatError(f"{path.name}:{number}: unknown kind {kind!r}")

@@ -135,6 +135,16 @@ def test_events_csv(tmp_path: Path) -> None:
     assert rec.events[2].room == "kitchen"
 
 
+def test_events_csv_exported_by_other_tools(tmp_path: Path) -> None:
+    """A byte-order mark, CRLF, upper-case names, columns in another order and extra columns."""
+    (tmp_path / "export.csv").write_bytes(
+        "\ufeffValue,Timestamp,Kind,Room,Sensor,battery\r\n"
+        "1,2024-03-04T07:00:00Z,motion,hall,pir-h,87\r\n".encode()
+    )
+    (event,) = load_recording("events-csv", tmp_path).events
+    assert (event.sensor, event.room, event.kind, event.value) == ("pir-h", "hall", MOTION, 1.0)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -142,6 +152,7 @@ def test_events_csv(tmp_path: Path) -> None:
         "timestamp,sensor,room,kind,value\n2024-03-04T07:00:00Z,a,b,teleport,1\n",
         "timestamp,sensor,room,kind,value\nyesterday,a,b,motion,1\n",
         "timestamp,sensor,room,kind,value\n",
+        "timestamp,sensor,room,kind,value\n2024-03-04T07:00:00Z,a,b\n",
     ],
 )
 def test_events_csv_refuses_bad_files(tmp_path: Path, text: str) -> None:
