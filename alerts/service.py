@@ -231,28 +231,23 @@ class AlertService:
             )
             return None
 
-        async def change(session: AsyncSession) -> Change:
-            if await self._fingerprint_seen(session, fingerprint):
-                return None, None
+        async def build(session: AsyncSession) -> Alert | None:
             context = await gateway_context(session, gateway_id)
             if context is None:
                 log.warning("alert_condition_unknown_gateway gateway=%s kind=%s", gateway_id, kind)
-                return None, None
-            return await self._open(
-                session,
-                Alert(
-                    fingerprint=fingerprint,
-                    kind=kind,
-                    priority=level.value,
-                    resident_id=resident_id,
-                    home_id=context.home_id,
-                    station_id=context.station_id,
-                    gateway_id=gateway_id,
-                    summary=summary,
-                ),
+                return None
+            return Alert(
+                fingerprint=fingerprint,
+                kind=kind,
+                priority=level.value,
+                resident_id=resident_id,
+                home_id=context.home_id,
+                station_id=context.station_id,
+                gateway_id=gateway_id,
+                summary=summary,
             )
 
-        return await self._write(change)
+        return await self._raise_once(fingerprint, build)
 
     async def raise_station_condition(
         self, *, kind: str, station_id: int, fingerprint: str, summary: str, priority: str
@@ -264,32 +259,36 @@ class AlertService:
         """
         level = Priority(priority)
 
-        async def change(session: AsyncSession) -> Change:
-            if await self._fingerprint_seen(session, fingerprint):
-                return None, None
+        async def build(session: AsyncSession) -> Alert | None:
             if await session.get(Station, station_id) is None:
                 log.warning("alert_condition_unknown_station station=%s kind=%s", station_id, kind)
-                return None, None
-            return await self._open(
-                session,
-                Alert(
-                    fingerprint=fingerprint,
-                    kind=kind,
-                    priority=level.value,
-                    station_id=station_id,
-                    gateway_id="",
-                    summary=summary,
-                ),
+                return None
+            return Alert(
+                fingerprint=fingerprint,
+                kind=kind,
+                priority=level.value,
+                station_id=station_id,
+                gateway_id="",
+                summary=summary,
             )
 
-        return await self._write(change)
+        return await self._raise_once(fingerprint, build)
 
-    @staticmethod
-    async def _fingerprint_seen(session: AsyncSession, fingerprint: str) -> bool:
-        seen = await session.scalar(
-            select(Alert.id).where(Alert.fingerprint == fingerprint).limit(1)
-        )
-        return seen is not None
+    async def _raise_once(
+        self, fingerprint: str, build: Callable[[AsyncSession], Awaitable[Alert | None]]
+    ) -> AlertView | None:
+        """Open the alert ``build`` makes unless an alert with ``fingerprint`` exists (any state)."""
+
+        async def change(session: AsyncSession) -> Change:
+            seen = await session.scalar(
+                select(Alert.id).where(Alert.fingerprint == fingerprint).limit(1)
+            )
+            alert = None if seen is not None else await build(session)
+            if alert is None:
+                return None, None
+            return await self._open(session, alert)
+
+        return await self._write(change)
 
     async def _open(self, session: AsyncSession, alert: Alert) -> Change:
         now = self._clock.now()
