@@ -161,3 +161,13 @@ class TestAlarmRow(Base):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     result: Mapped[str] = mapped_column(String(16))  # pending | passed | failed
+
+
+class ServiceStatusRow(Base):
+    """What a service reports about itself for other processes (``alerts.service_status``)."""
+
+    __tablename__ = "service_status"
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)  # "alerts"
+    beat: Mapped[int] = mapped_column(default=0)  # grows with every report: readers see it move
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())  # on the service's clock
+    problems: Mapped[str] = mapped_column(Text, default="[]")  # detectors not running, as JSON
