@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import uvicorn
 from sqlalchemy import select
@@ -31,6 +28,7 @@ from anxin.config import Settings
 from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password, service_password
 from anxin.demo import backfill_history, demo_clock, run_demo_gateways, save_demo_clock
 from anxin.monitors import BrokerLogin, build_monitors, keep_running
+from anxin.serving import EmbeddedServer, Readiness
 from anxin.stores import open_store
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
@@ -121,24 +119,6 @@ async def _retention(store: ReadingStore, clock: Clock) -> None:
         report = await store.apply_retention(clock.now(), DEFAULT_RETENTION)
         log.info("retention_applied report=%s", report)
         await asyncio.sleep(max(clock.to_real_seconds(RETENTION_EVERY_S), 1.0))
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: ``anxin up`` owns SIGINT/SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@dataclass
-class Readiness:
-    """Named readiness checks; /healthz answers 200 only when all are true."""
-
-    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
-
-    def __call__(self) -> bool:
-        return all(check() for check in self.checks.values())
 
 
 async def _gateway_secret_lookup(
@@ -290,7 +270,7 @@ async def run(settings: Settings) -> int:
                 link_base=f"http://{settings.host}:{settings.port}",
             )
             detector_alarms = DetectorAlarms(monitors.health, alerts, sessions, clock)
-            server = _EmbeddedServer(
+            server = EmbeddedServer(
                 uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
             )
             ready = Readiness(

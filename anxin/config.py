@@ -66,10 +66,14 @@ class Settings(BaseSettings):
 
     def secret_key(self) -> str:
         """The installation's secret (session signing, service logins), created once, mode 0600."""
-        path = self.data_dir / SECRET_FILE
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
+        return installation_secret(self.data_dir / SECRET_FILE)
+
+
+def installation_secret(path: Path) -> str:
+    """The secret kept in ``path``; made there first (random, mode 0600) if the file is missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
