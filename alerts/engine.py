@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from datetime import UTC
 
 import aiomqtt
@@ -21,6 +22,7 @@ from devices.payloads import EventMessage
 from devices.topics import Channel, subscription
 from devices.values import Event
 from ingest.backoff import Backoff
+from ingest.broker_problems import broker_problem, check_granted
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class AlertEngine:
         username: str | None = None,
         password: str | None = None,
         client_id: str = CLIENT_ID,
+        *,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self._service = service
         self._sessions = sessions
@@ -58,6 +62,7 @@ class AlertEngine:
         self._clock = clock
         self._username = username
         self._password = password
+        self._tls_context = tls_context
         self._client_id = client_id
         self.ready = asyncio.Event()
         self.handled = 0  # events turned into (or attached to) an alert or knowingly ignored
@@ -66,15 +71,29 @@ class AlertEngine:
         """Consume events until cancelled, reconnecting with capped, jittered backoff."""
         backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
         while True:
+            problem: str | None = None
             try:
                 await self._session(backoff)
             except aiomqtt.MqttError as err:
-                log.warning(
-                    "alerts_disconnected broker=%s:%d error=%r", self._host, self._port, err
-                )
+                problem = broker_problem(err, established=self.ready.is_set())
+                if problem is None:
+                    log.warning(
+                        "alerts_disconnected broker=%s:%d error=%r", self._host, self._port, err
+                    )
             finally:
                 self.ready.clear()
             delay = backoff.next_delay()
+            if problem is not None:
+                # a setting to fix, not a broker that is away: no fall is alerted until it is,
+                # so every attempt says why, at ERROR (and is retried: it may be fixed meanwhile)
+                log.error(
+                    "alerts_broker_refused broker=%s:%d username=%s problem=%s retry_in_s=%.2f",
+                    self._host,
+                    self._port,
+                    self._username,
+                    problem,
+                    delay,
+                )
             log.info("alerts_reconnect_wait delay_s=%.2f", delay)
             await asyncio.sleep(delay)
 
@@ -84,6 +103,7 @@ class AlertEngine:
             self._port,
             username=self._username,
             password=self._password,
+            tls_context=self._tls_context,
             identifier=self._client_id,
             clean_session=False,  # events published while we are away wait for us at the broker
             keepalive=KEEPALIVE_S,
@@ -96,7 +116,8 @@ class AlertEngine:
 
     async def _session(self, backoff: Backoff) -> None:
         async with self._client() as client:
-            await client.subscribe(subscription(Channel.EVENTS), qos=QOS)
+            events = subscription(Channel.EVENTS)
+            check_granted(await client.subscribe(events, qos=QOS), [events])
             await self._check_database()
             backoff.reset()
             self.ready.set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from devices.errors import DecodeError
 from devices.payloads import GatewayState, StatusMessage
 from devices.topics import Channel, subscription
 from ingest.backoff import Backoff
+from ingest.broker_problems import broker_problem, check_granted
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,7 @@ class LinkMonitor:
         *,
         username: str | None = None,
         password: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
         client_id: str = "anxin-link-health",
         check_every_s: float = CHECK_EVERY_S,
         watch: LinkWatch | None = None,
@@ -145,6 +148,7 @@ class LinkMonitor:
         self._host, self._port = broker_host, broker_port
         self._clock = clock
         self._username, self._password = username, password
+        self._tls_context = tls_context
         self._client_id = client_id
         self._check_every_s = check_every_s
         self.watch = watch or LinkWatch()
@@ -158,21 +162,31 @@ class LinkMonitor:
 
     async def _listen(self) -> None:
         backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
+        statuses = subscription(Channel.STATUS)
         while True:
+            problem: str | None = None
             try:
                 async with aiomqtt.Client(
                     self._host, self._port, identifier=self._client_id,
                     username=self._username, password=self._password,
+                    tls_context=self._tls_context,
                 ) as client:  # fmt: skip
                     # retained statuses arrive on subscribe: the watch starts from the present
-                    await client.subscribe(subscription(Channel.STATUS), qos=1)
+                    check_granted(await client.subscribe(statuses, qos=1), [statuses])
                     backoff.reset()
                     self.ready.set()
                     async for message in client.messages:
                         await self._take(str(message.topic), message.payload)
             except aiomqtt.MqttError as err:
+                problem = broker_problem(err, established=self.ready.is_set())
                 self.ready.clear()
-                log.warning("link_health_disconnected error=%r", err)
+                if problem is None:
+                    log.warning("link_health_disconnected error=%r", err)
+            if problem is not None:
+                log.error(
+                    "link_health_broker_refused broker=%s:%d username=%s problem=%s",
+                    self._host, self._port, self._username, problem,
+                )  # fmt: skip
             await asyncio.sleep(backoff.next_delay())
 
     async def _take(self, topic_name: str, payload: object) -> None:

@@ -22,8 +22,9 @@ from alerts.link_health import LinkWatch
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
+from anxin.broker_login import BrokerLogin, add_broker_options, broker_settings_or_exit
 from anxin.commands import CommandPublisher
-from anxin.monitors import BrokerLogin, Monitors, build_monitors, keep_running
+from anxin.monitors import Monitors, build_monitors, keep_running
 from anxin.stores import STORE_KINDS, open_store_at
 from devices.clock import Clock, ScaledClock, SystemClock
 from registry.db import make_async_engine, make_sessionmaker
@@ -41,12 +42,13 @@ def add_commands(subparsers: Any) -> None:
 
     alerts = subparsers.add_parser("alerts", help="the alert service on its own")
     what = alerts.add_subparsers(dest="alerts", required=True)
+    # no abbreviations: `--mqtt-password` (a password in `ps`) must not pass for --mqtt-password-file
     run = what.add_parser(
-        "run", help="engine, escalation, notifications and every periodic detector"
+        "run",
+        help="engine, escalation, notifications and every periodic detector",
+        allow_abbrev=False,
     )
     run.add_argument("--database-url", required=True)
-    run.add_argument("--mqtt-host", default="127.0.0.1")
-    run.add_argument("--mqtt-port", type=int, default=1883)
     run.add_argument("--link-base", default="http://127.0.0.1:8000", help="console URL in messages")
     run.add_argument("--speed", type=float, help="simulated time runs X times real time")
     run.add_argument("--start", help="simulated start time (ISO 8601, with --speed)")
@@ -59,6 +61,7 @@ def add_commands(subparsers: Any) -> None:
     )
     run.add_argument("--influx-url", default="http://127.0.0.1:8086")
     run.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
+    add_broker_options(run)
     run.set_defaults(handler=_run_service)
     kpis = what.add_parser("kpis", help="one station's week as JSON: KPIs and the test alarms")
     kpis.add_argument("--database-url", required=True)
@@ -166,8 +169,7 @@ class StoreOptions:
 
 async def run_alert_service(
     database_url: str,
-    mqtt_host: str,
-    mqtt_port: int,
+    broker: BrokerLogin,
     clock: Clock,
     link_base: str,
     store_options: StoreOptions | None = None,
@@ -181,8 +183,12 @@ async def run_alert_service(
     service = AlertService(sessions, feed, clock, gateway_offline=link_watch.offline)
     sender = DeliverySender(sessions, AppriseNotifier(), clock)
     scheduler = EscalationScheduler(sessions, feed, clock, sender.wake, link_base)
-    alert_engine = AlertEngine(service, sessions, mqtt_host, mqtt_port, clock)
-    commands = CommandPublisher(mqtt_host, mqtt_port, None, None)
+    # every MQTT client of the service logs in the same way: events, link health, commands
+    alert_engine = AlertEngine(
+        service, sessions, broker.host, broker.port, clock, broker.username, broker.password,
+        tls_context=broker.tls,
+    )  # fmt: skip
+    commands = CommandPublisher.at(broker)
 
     async def detectors() -> None:
         # the store is opened here, not before the engine starts: with the time-series store
@@ -191,8 +197,7 @@ async def run_alert_service(
         store = await open_store_at(options.kind, options.location)
         try:
             monitors = build_monitors(
-                service, sessions, feed, store, clock, link_watch,
-                BrokerLogin(mqtt_host, mqtt_port), commands.send,
+                service, sessions, feed, store, clock, link_watch, broker, commands.send,
             )  # fmt: skip
             async with asyncio.TaskGroup() as detectors_tg:
                 monitors.start(detectors_tg)
@@ -213,9 +218,11 @@ async def run_alert_service(
             ]
             await alert_engine.ready.wait()
             log.info(
-                "alert_service_ready broker=%s:%d detectors=%s",
-                mqtt_host,
-                mqtt_port,
+                "alert_service_ready broker=%s:%d tls=%s username=%s detectors=%s",
+                broker.host,
+                broker.port,
+                "on" if broker.tls is not None else "off",
+                broker.username,
                 ",".join(Monitors.names),
             )
             await stop.wait()
@@ -226,13 +233,13 @@ async def run_alert_service(
 
 
 def _run_service(args: argparse.Namespace) -> int:
+    broker = broker_settings_or_exit(args, "anxin alerts run").login()
     clock = service_clock(args.speed, args.start)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_alert_service(
                 args.database_url,
-                args.mqtt_host,
-                args.mqtt_port,
+                broker,
                 clock,
                 args.link_base,
                 StoreOptions(

@@ -17,6 +17,12 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from anxin.broker_login import (
+    BrokerLogin,
+    BrokerSettings,
+    add_broker_options,
+    broker_settings_or_exit,
+)
 from anxin.stores import STORE_KINDS
 
 log = logging.getLogger(__name__)
@@ -26,12 +32,13 @@ RESTART_LIMIT = 100  # a worker that keeps dying is a bug to look at, not to hid
 
 def add_commands(subparsers: Any) -> None:
     """Add ``ingest``, ``bench`` and ``quarantine`` to the ``anxin`` command's sub-parsers."""
-    ing = subparsers.add_parser("ingest", help="run N ingest worker processes on one broker")
+    # no abbreviations: `--mqtt-password` (a password in `ps`) must not pass for --mqtt-password-file
+    ing = subparsers.add_parser(
+        "ingest", help="run N ingest worker processes on one broker", allow_abbrev=False
+    )
     ing.add_argument(
         "--workers", type=int, default=1, help="processes (MQTT 5 shared subscription)"
     )
-    ing.add_argument("--mqtt-host", default="127.0.0.1")
-    ing.add_argument("--mqtt-port", type=int, default=1883)
     ing.add_argument("--store", choices=STORE_KINDS, default="influxdb")
     ing.add_argument("--influx-url", default="http://127.0.0.1:8086")
     ing.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
@@ -44,6 +51,7 @@ def add_commands(subparsers: Any) -> None:
         "--database-url",
         help="registry URL for the known-gateway check (default: SQLite in .anxin/registry.db)",
     )
+    add_broker_options(ing)
     ing.set_defaults(handler=_run_ingest)
 
     bench = subparsers.add_parser("bench", help="benchmarks that print their figures as JSON")
@@ -164,10 +172,9 @@ def _run_quarantine(args: argparse.Namespace) -> int:
 
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
-    """What an ingest worker process needs (picklable)."""
+    """What an ingest worker process needs (picklable: the TLS context is built in the worker)."""
 
-    mqtt_host: str
-    mqtt_port: int
+    broker: BrokerSettings
     store: str
     store_location: str
     quarantine_path: str
@@ -178,8 +185,7 @@ class WorkerOptions:
 
 def _run_ingest(args: argparse.Namespace) -> int:
     options = WorkerOptions(
-        mqtt_host=args.mqtt_host,
-        mqtt_port=args.mqtt_port,
+        broker=broker_settings_or_exit(args, "anxin ingest"),
         store=args.store,
         store_location=args.influx_url if args.store == "influxdb" else str(args.sqlite_path),
         quarantine_path=str(args.quarantine_path),
@@ -236,11 +242,12 @@ def _spawn(
 def worker_main(options: WorkerOptions, index: int) -> None:
     """Entry of one ingest worker process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    broker = options.broker.login()  # reads the PEM files: before the event loop runs
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_worker(options, index))
+        asyncio.run(_worker(options, broker, index))
 
 
-async def _worker(options: WorkerOptions, index: int) -> None:
+async def _worker(options: WorkerOptions, broker: BrokerLogin, index: int) -> None:
     import aiomqtt
 
     from anxin.stores import open_store_at
@@ -266,12 +273,15 @@ async def _worker(options: WorkerOptions, index: int) -> None:
     if options.metrics_port is not None:
         serve_metrics(metrics, options.metrics_port + index)
     ingest = Ingest(
-        options.mqtt_host,
-        options.mqtt_port,
+        broker.host,
+        broker.port,
         store,
         quarantine,
         SystemClock(),
         known,
+        username=broker.username,
+        password=broker.password,
+        tls_context=broker.tls,
         client_id=f"anxin-ingest-{index}",
         protocol=aiomqtt.ProtocolVersion.V5 if options.mqtt5 else aiomqtt.ProtocolVersion.V311,
         shared_group="anxin-ingest" if options.mqtt5 else None,

@@ -25,6 +25,7 @@ from alerts.routine.monitor import RoutineMonitor
 from alerts.service import AlertService
 from alerts.test_alarms import SendCommand, WeeklyTestAlarms
 from alerts.vitals import VitalsMonitor
+from anxin.broker_login import BrokerLogin as BrokerLogin  # re-exported: anxin up imports it here
 from devices.clock import Clock, SystemClock
 from ingest.store import ReadingStore
 
@@ -36,16 +37,6 @@ RESTART_FIRST_S = 5.0  # a failed detector is started again after this, doubling
 RESTART_MAX_S = 60.0  # this (real seconds)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerLogin:
-    """Where the monitors that speak MQTT (link health) connect, and as whom."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = None
 
 
 @dataclass
@@ -142,6 +133,7 @@ def build_monitors(
         SystemClock(),  # link timing is real time, also in a simulated-time demo
         username=broker.username,
         password=broker.password,
+        tls_context=broker.tls,
         client_id="anxin-link-health",
         watch=link_watch,
     )

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from devices.topics import UPLINK, Channel, subscription, topic
 from devices.values import Reading
 from ingest.backoff import Backoff
 from ingest.batcher import next_batch
+from ingest.broker_problems import broker_problem, check_granted
 from ingest.decoding import decode
 from ingest.dedupe import MessageId, SeenMessages
 from ingest.errors import StoreError
@@ -100,6 +102,7 @@ class Ingest:
         *,
         username: str | None = None,
         password: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
         client_id: str = "anxin-ingest",
         batch_max_readings: int = 5_000,
         batch_max_age_s: float = 0.05,
@@ -115,8 +118,10 @@ class Ingest:
 
         ``shared_group`` (MQTT 5 only) subscribes as ``$share/<group>/…`` so that the processes
         of one group split the gateways' messages; ``receive_maximum`` (MQTT 5) bounds the
-        unacknowledged messages the broker sends us. ``on_clock_skew(gateway, offset_s)`` is
-        called when a gateway's clock is found more than 5 s off (``ingest.skew``).
+        unacknowledged messages the broker sends us. With ``tls_context``, MQTT runs over TLS
+        (the context decides which CA is trusted and that the host name is checked).
+        ``on_clock_skew(gateway, offset_s)`` is called when a gateway's clock is found more
+        than 5 s off (``ingest.skew``).
         """
         if shared_group is not None and protocol != aiomqtt.ProtocolVersion.V5:
             raise ValueError("shared subscriptions need protocol=ProtocolVersion.V5")
@@ -130,6 +135,7 @@ class Ingest:
         self._is_known_gateway = is_known_gateway
         self._username = username
         self._password = password
+        self._tls_context = tls_context
         self._client_id = client_id
         self._batch_max_readings = batch_max_readings
         self._batch_max_age_s = batch_max_age_s
@@ -159,18 +165,30 @@ class Ingest:
         """Consume until cancelled, reconnecting with capped, jittered backoff."""
         backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
         while True:
+            problem: str | None = None
             try:
                 await self._session(backoff)
             except* aiomqtt.MqttError as group:
-                log.warning(
-                    "ingest_disconnected broker=%s:%d error=%r",
-                    self._host,
-                    self._port,
-                    group.exceptions[0],
-                )
+                err = group.exceptions[0]
+                problem = broker_problem(err, established=self.ready.is_set())
+                if problem is None:
+                    log.warning(
+                        "ingest_disconnected broker=%s:%d error=%r", self._host, self._port, err
+                    )
             finally:
                 self.ready.clear()
             delay = backoff.next_delay()
+            if problem is not None:
+                # not a broker that is away: retried all the same (it may be fixed while we
+                # run), but every attempt says why, at ERROR
+                log.error(
+                    "ingest_broker_refused broker=%s:%d username=%s problem=%s retry_in_s=%.2f",
+                    self._host,
+                    self._port,
+                    self._username,
+                    problem,
+                    delay,
+                )
             log.info("ingest_reconnect_wait delay_s=%.2f", delay)
             await asyncio.sleep(delay)
 
@@ -189,6 +207,7 @@ class Ingest:
             self._port,
             username=self._username,
             password=self._password,
+            tls_context=self._tls_context,
             identifier=self._client_id,
             protocol=self._protocol,
             keepalive=KEEPALIVE_S,
@@ -203,13 +222,16 @@ class Ingest:
     async def _session(self, backoff: Backoff) -> None:
         async with self._client() as client:
             prefix = f"$share/{self._shared_group}/" if self._shared_group else ""
-            await client.subscribe([(prefix + subscription(channel), QOS) for channel in UPLINK])
+            filters = [prefix + subscription(channel) for channel in UPLINK]
+            check_granted(await client.subscribe([(f, QOS) for f in filters]), filters)
             backoff.reset()
             self.ready.set()
             log.info(
-                "ingest_subscribed broker=%s:%d client_id=%s",
+                "ingest_subscribed broker=%s:%d tls=%s username=%s client_id=%s",
                 self._host,
                 self._port,
+                "on" if self._tls_context is not None else "off",
+                self._username,
                 self._client_id,
             )
             # per session: mids of a lost connection mean nothing on the next one, and what was
