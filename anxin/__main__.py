@@ -11,7 +11,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from anxin import alerts_cli, contacts_cli, fall_cli, gateway_cli, ingest_cli, routine_cli
+from anxin import (
+    alerts_cli,
+    broker_cli,
+    contacts_cli,
+    fall_cli,
+    gateway_cli,
+    ingest_cli,
+    routine_cli,
+)
 from anxin.config import Settings
 
 
@@ -45,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     routine_cli.add_commands(sub)
     ingest_cli.add_commands(sub)
     gateway_cli.add_commands(sub)
+    broker_cli.add_commands(sub)
     contacts_cli.add_commands(sub)
     alerts_cli.add_commands(sub)  # after ingest_cli: adds to its `bench`
     return parser

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import segno
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.broker_accounts import BrokerAccountError, MosquittoDynsecAccounts
+from anxin.broker_cli import dynsec_accounts
+from registry.broker_accounts import BrokerAccountError
 from registry.db import make_async_engine, make_sessionmaker
 from registry.errors import RegistryError
 from registry.provisioning import add_gateway, list_gateways, revoke
@@ -38,7 +39,11 @@ def add_commands(subparsers: Any) -> None:
     which.add_parser("list", help="every gateway, claimed or not, revoked or not (JSON lines)")
     rev = which.add_parser("revoke", help="the gateway may no longer log in")
     rev.add_argument("gateway_id")
-    rev.add_argument("--dynsec", help="mqtt://admin:password@host:port of a dynsec Mosquitto")
+    rev.add_argument(
+        "--dynsec",
+        help="mqtt://admin[:password]@host:port of a dynsec Mosquitto "
+        "(without the password: $ANXIN_DYNSEC_PASSWORD)",
+    )
     gw.set_defaults(handler=_run)
 
 
@@ -84,18 +89,9 @@ def _run(args: argparse.Namespace) -> int:
 
             asyncio.run(_in_registry(args.database_url, rev))
             if args.dynsec:
-                asyncio.run(_dynsec(args.dynsec).remove_gateway(args.gateway_id))
+                asyncio.run(dynsec_accounts(args.dynsec).remove_gateway(args.gateway_id))
             sys.stdout.write(json.dumps({"gateway_id": args.gateway_id, "revoked": True}) + "\n")
     except (RegistryError, BrokerAccountError) as err:
         log.error("gateway_cli.failed error=%s", err)  # noqa: TRY400  (a refusal, not a crash)
         return 1
     return 0
-
-
-def _dynsec(url: str) -> MosquittoDynsecAccounts:
-    from urllib.parse import urlsplit
-
-    p = urlsplit(url)
-    return MosquittoDynsecAccounts(
-        p.hostname or "127.0.0.1", p.port or 1883, p.username or "", p.password or ""
-    )

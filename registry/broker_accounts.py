@@ -39,6 +39,10 @@ class BrokerAccountError(RegistryError):
     """The broker refused or did not answer an account change."""
 
 
+class BrokerAccountExistsError(BrokerAccountError):
+    """The login to create exists already on the broker."""
+
+
 class BrokerAccounts(Protocol):
     """Where gateway logins live on the broker side."""
 
@@ -142,6 +146,24 @@ class MosquittoDynsecAccounts:
             ],
             tolerate=("Role already exists", "Client already exists"),
         )
+
+    async def add_service(self, username: str, password: str, *, replace: bool = False) -> None:
+        """A new login with the service role; BrokerAccountError if ``username`` exists, unless
+        ``replace``: then it is made again with ``password`` (its live sessions are cut off)."""
+        client = {
+            "command": "createClient",
+            "username": username,
+            "password": password,
+            "roles": [{"rolename": SERVICE_ROLE}],
+        }
+        commands = [service_role(), client]
+        if replace:
+            commands.insert(1, {"command": "deleteClient", "username": username})
+        tolerate = ("Role already exists", "Client not found", "Client already exists")
+        answers = await self.run(commands, tolerate=tolerate)
+        if any(a.get("error") == "Client already exists" for a in answers):
+            raise BrokerAccountExistsError(f"the broker has a login {username!r} already")
+        log.info("broker_accounts.service_added username=%s replaced=%s", username, replace)
 
     async def run(
         self, commands: list[dict[str, Any]], tolerate: tuple[str, ...] = ()
