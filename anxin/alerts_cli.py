@@ -216,15 +216,21 @@ async def run_alert_service(
                 tg.create_task(sender.run()),
                 tg.create_task(keep_running("detectors", detectors)),
             ]
-            await alert_engine.ready.wait()
-            log.info(
-                "alert_service_ready broker=%s:%d tls=%s username=%s detectors=%s",
-                broker.host,
-                broker.port,
-                "on" if broker.tls is not None else "off",
-                broker.username,
-                ",".join(Monitors.names),
-            )
+
+            async def announce_ready() -> None:
+                await alert_engine.ready.wait()
+                log.info(
+                    "alert_service_ready broker=%s:%d tls=%s username=%s detectors=%s",
+                    broker.host,
+                    broker.port,
+                    "on" if broker.tls is not None else "off",
+                    broker.username,
+                    ",".join(Monitors.names),
+                )
+
+            # a task, not an await here: SIGTERM must stop the service also while the broker
+            # refuses it or is unreachable (before, it was ignored until the broker answered)
+            tasks.append(tg.create_task(announce_ready()))
             await stop.wait()
             for task in tasks:
                 task.cancel()
