@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from alerts.audit import AuditLog
+from alerts.detector_alarms import DetectorAlarms
+from alerts.detector_health import DetectorHealth
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
 from alerts.kpis import StationReports
@@ -189,6 +191,10 @@ async def run_alert_service(
         tls_context=broker.tls,
     )  # fmt: skip
     commands = CommandPublisher.at(broker)
+    # failures of the detectors (also: the store cannot be opened) are recorded here and, when they
+    # last, told to the stations as technical alarms: this process has no console to show them
+    health = DetectorHealth(now=clock.now)
+    detector_alarms = DetectorAlarms(health, service, sessions, clock)
 
     async def detectors() -> None:
         # the store is opened here, not before the engine starts: with the time-series store
@@ -197,7 +203,7 @@ async def run_alert_service(
         store = await open_store_at(options.kind, options.location)
         try:
             monitors = build_monitors(
-                service, sessions, feed, store, clock, link_watch, broker, commands.send,
+                service, sessions, feed, store, clock, link_watch, broker, commands.send, health,
             )  # fmt: skip
             async with asyncio.TaskGroup() as detectors_tg:
                 monitors.start(detectors_tg)
@@ -214,7 +220,8 @@ async def run_alert_service(
                 tg.create_task(alert_engine.run()),
                 tg.create_task(scheduler.run()),
                 tg.create_task(sender.run()),
-                tg.create_task(keep_running("detectors", detectors)),
+                tg.create_task(keep_running("detectors", detectors, health=health)),
+                tg.create_task(keep_running("detector-alarms", detector_alarms.run)),
             ]
 
             async def announce_ready() -> None:

@@ -122,10 +122,12 @@ def build_monitors(
     link_watch: LinkWatch,
     broker: BrokerLogin,
     send_command: SendCommand,
+    health: DetectorHealth | None = None,
 ) -> Monitors:
     """The detectors on one alert service; ``link_watch`` must be the one ``alerts`` consults
-    for offline gateways (an offline gateway is one technical alarm, not an inactive person)."""
-    health = DetectorHealth(now=clock.now)
+    for offline gateways (an offline gateway is one technical alarm, not an inactive person).
+    ``health`` is where their failures are recorded (pass the one ``DetectorAlarms`` watches)."""
+    health = health or DetectorHealth(now=clock.now)
     links = LinkMonitor(
         alerts,
         broker.host,
