@@ -78,15 +78,18 @@ class InfluxStore:
         """
         client = httpx.AsyncClient(base_url=url, timeout=HTTP_TIMEOUT_S)
         store = cls(client, database)
+        unreachable: StoreUnavailableError | None = None
         try:
             await store._ensure_database()
         except StoreUnavailableError as err:
-            log.error("store_unreachable kind=influxdb url=%s error=%s", url, err)
-            return store
+            unreachable = err
         except StoreError:
             await client.aclose()
             raise
-        log.info("store_opened kind=influxdb url=%s database=%s", url, database)
+        if unreachable is not None:  # expected while InfluxDB starts: no traceback
+            log.error("store_unreachable kind=influxdb url=%s error=%s", url, unreachable)
+        else:
+            log.info("store_opened kind=influxdb url=%s database=%s", url, database)
         return store
 
     async def _ensure_database(self) -> None:

@@ -74,9 +74,18 @@ async def test_falls_are_alerted_while_the_time_series_store_is_down(
         async with aiomqtt.Client("127.0.0.1", mosquitto_server.port) as gateway:
             await gateway.publish(topic("gw-1", Channel.EVENTS), fall("gw-1"), qos=1)
         assert (await inbox.next(wait_s=10)).to == "duty@example.org"
-        for _ in range(50):
-            if any("detector_failed name=detectors" in line for line in child.lines):
+        for _ in range(100):
+            if _store_failures(child.lines):
                 break
             await asyncio.sleep(0.1)
         child.proc.terminate()
-    assert any("detector_failed name=detectors" in line for line in child.lines)
+    assert any("store_unreachable kind=influxdb" in line for line in child.lines)
+    assert _store_failures(child.lines), "the detectors that read the store say they fail"
+
+
+def _store_failures(lines: list[str]) -> list[str]:
+    return [
+        line
+        for line in lines
+        if "detector_failed name=" in line or "routine_sweep_incomplete" in line
+    ]
