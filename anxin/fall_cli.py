@@ -7,20 +7,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gateway.fall_detection import FallDetectionError
-from gateway.fall_detection.evaluation import (
-    Interval,
-    Metrics,
-    TrialOutcome,
-    leave_subjects_out,
-    metrics,
-    score,
-)
 from gateway.fall_detection.model import SHIPPED_MODEL_PATH, load_model, save_model
 from gateway.fall_detection.signals import Trial, load_csv_dir, load_sisfall
-from gateway.fall_detection.training import train_model
+
+if TYPE_CHECKING:  # evaluation and training import scikit-learn (~1 s): only when they run
+    from gateway.fall_detection.evaluation import Interval, Metrics, TrialOutcome
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +69,8 @@ def train_falls(data: Path, out_path: Path, out: TextIO) -> int:
         f"SisFall ({data.name}): ADXL345 at the waist, {len(trials)} trials; "
         "Sucerquia, Lopez, Vargas-Bonilla, Sensors 2017, 17(1):198"
     )
+    from gateway.fall_detection.training import train_model  # slow: imported when used
+
     model = train_model(trials, description=description)
     save_model(model, out_path)
     log.info(
@@ -95,6 +91,12 @@ def eval_falls(
     out: TextIO,
 ) -> int:
     """Per-trial evaluation; the last line written to ``out`` is one JSON object of the figures."""
+    from gateway.fall_detection.evaluation import (  # slow (scikit-learn): imported when used
+        leave_subjects_out,
+        metrics,
+        score,
+    )
+
     try:
         trials = _load(data, fmt, subjects)
         use_loso = (fmt == "sisfall") if loso is None else loso
