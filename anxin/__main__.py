@@ -15,6 +15,7 @@ from anxin import (
     alerts_cli,
     broker_cli,
     contacts_cli,
+    dashboard_cli,
     fall_cli,
     gateway_cli,
     ingest_cli,
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     gateway_cli.add_commands(sub)
     broker_cli.add_commands(sub)
     contacts_cli.add_commands(sub)
+    dashboard_cli.add_commands(sub)
     alerts_cli.add_commands(sub)  # after ingest_cli: adds to its `bench`
     return parser
 

@@ -24,6 +24,7 @@ from alerts.link_health import LinkWatch
 from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
+from alerts.service_status import StatusReporter
 from anxin.broker_login import BrokerLogin, add_broker_options, broker_settings_or_exit
 from anxin.commands import CommandPublisher
 from anxin.monitors import Monitors, build_monitors, keep_running
@@ -195,6 +196,8 @@ async def run_alert_service(
     # last, told to the stations as technical alarms: this process has no console to show them
     health = DetectorHealth(now=clock.now)
     detector_alarms = DetectorAlarms(health, service, sessions, clock)
+    # `anxin dashboard` (another process) shows these problems, and whether this service runs
+    status_report = StatusReporter(sessions, health.problems, clock)
 
     async def detectors() -> None:
         # the store is opened here, not before the engine starts: with the time-series store
@@ -222,6 +225,7 @@ async def run_alert_service(
                 tg.create_task(sender.run()),
                 tg.create_task(keep_running("detectors", detectors, health=health)),
                 tg.create_task(keep_running("detector-alarms", detector_alarms.run)),
+                tg.create_task(keep_running("service-status", status_report.run)),
             ]
 
             async def announce_ready() -> None:
