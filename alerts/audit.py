@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +25,7 @@ from devices.clock import Clock
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+CHAIN_LOCK_KEY = 0x616E78696E  # "anxin": the advisory lock appenders queue on (PostgreSQL)
 MAX_ATTEMPTS = 8  # appends race on seq; each loss means another append went in first
 SYSTEM = "system"
 VERIFY_BATCH = 1000
@@ -90,9 +91,19 @@ async def append_entry(
     subject: str,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Append an entry inside the caller's transaction; IntegrityError if another append won."""
+    """Append an entry inside the caller's transaction; IntegrityError if another append won.
+
+    On PostgreSQL the appenders of all processes queue on a transaction-scoped advisory lock
+    first: the chain is a serial resource, and without the queue every concurrent writer but one
+    lost each round and retried (a dozen writers could give up). The append is the last step of
+    every transaction that makes one, so the lock is never held while waiting for another.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
     last = (
-        await session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()))
+        await session.execute(
+            select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+        )
     ).first()
     seq, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
     text = canonical(data or {})

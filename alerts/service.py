@@ -7,7 +7,9 @@ id of the evidence): the loser's transaction fails and is retried, and then find
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Collection
 from enum import StrEnum
 from typing import TypeVar
@@ -34,7 +36,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 4  # a lost race is settled on the next attempt; more means something else is wrong
+# A lost race (two creators of one episode, one event attached twice, two appends to the audit
+# chain on SQLite; on PostgreSQL appenders queue on a lock, alerts.audit) rolls back and runs
+# again after a random moment that grows with the attempt, so a crowd thins out instead of
+# colliding again at once. More rounds than this means something else is wrong.
+MAX_ATTEMPTS = 12
+RACE_BACKOFF_S = 0.02  # the first retry waits up to this long, the n-th up to n times it
 EVENT_PRIORITY: dict[str, Priority] = {
     EventKind.FALL.value: Priority.HIGH,
     EventKind.CALL_BUTTON.value: Priority.HIGH,
@@ -467,6 +474,7 @@ class AlertService:
                     action, view = await change(session)
             except (IntegrityError, _Retry) as err:
                 log.info("alert_write_race attempt=%d error=%s", attempt, type(err).__name__)
+                await asyncio.sleep(random.uniform(0, RACE_BACKOFF_S * attempt))
                 continue
             except SQLAlchemyError as err:
                 raise AlertStoreError(f"alert database: {err}") from err
