@@ -19,6 +19,7 @@ from anxin import (
     fall_cli,
     gateway_cli,
     ingest_cli,
+    migrate_cli,
     routine_cli,
 )
 from anxin.config import Settings
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     broker_cli.add_commands(sub)
     contacts_cli.add_commands(sub)
     dashboard_cli.add_commands(sub)
+    migrate_cli.add_commands(sub)
     alerts_cli.add_commands(sub)  # after ingest_cli: adds to its `bench`
     return parser
 

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from alerts.audit import AuditLog
 from alerts.detector_alarms import DetectorAlarms
 from alerts.detector_health import DetectorHealth
@@ -25,6 +27,7 @@ from alerts.outbox import AppriseNotifier, DeliverySender
 from alerts.scheduler import EscalationScheduler
 from alerts.service import AlertService
 from alerts.service_status import StatusReporter
+from anxin import migrate
 from anxin.broker_login import BrokerLogin, add_broker_options, broker_settings_or_exit
 from anxin.commands import CommandPublisher
 from anxin.monitors import Monitors, build_monitors, keep_running
@@ -251,6 +254,18 @@ async def run_alert_service(
 
 def _run_service(args: argparse.Namespace) -> int:
     broker = broker_settings_or_exit(args, "anxin alerts run").login()
+    try:
+        behind = migrate.schema_behind(args.database_url)
+    except SQLAlchemyError as err:  # the database down: the engine waits for it (logged)
+        log.warning("alert_service_schema_unchecked error=%s", type(err).__name__)
+        behind = None
+    if behind is not None:
+        # raising into tables that are not there would fail every fall, retried for ever
+        sys.stderr.write(
+            f"anxin alerts run: {behind}; run `anxin migrate --database-url …` first "
+            "(`anxin dashboard` and `anxin up` migrate at start too)\n"
+        )
+        return 2
     clock = service_clock(args.speed, args.start)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
