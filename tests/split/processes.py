@@ -38,7 +38,7 @@ class Child:
         """The lines seen so far that contain every one of ``parts``."""
         return [line for line in self.lines if all(p in line for p in parts)]
 
-    async def wait_for(self, *parts: str, count: int = 1, wait_s: float = 20.0) -> list[str]:
+    async def wait_for(self, *parts: str, count: int = 1, wait_s: float = 30.0) -> list[str]:
         """The first ``count`` lines containing every one of ``parts``; fails with the log's
         tail if the process ends or ``wait_s`` passes first."""
         found = self.matching(*parts)
