@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -165,6 +165,8 @@ class RoutineBaseline:
         self.bathroom_observable_ = BATHROOM in timeline.motion_rooms
         self._defaults(tz)
         if not self.baseline_ready_:
+            if chosen:
+                self._learning_getup(timeline, tz, complete, excluded)
             log.info("routine_baseline_defaults days=%d min_days=%d", self.days_, self.min_days)
             return self
         self._fit_nights(timeline, tz, complete, excluded)
@@ -209,9 +211,53 @@ class RoutineBaseline:
         self.meal_windows_: tuple[tuple[float, float], ...] = ()
         self.away_periods_ = 0
 
+    def _learning_getup(
+        self, timeline: Timeline, tz: ZoneInfo, complete: list[date], excluded: set[date]
+    ) -> None:
+        """Before a baseline: the nights seen so far may only make the not-up limit later.
+
+        A late riser (in bed until 12:30) would otherwise be "not up" at the default 11:00 every
+        morning of the first week — the week in which a station decides whether to trust this.
+        Nothing else moves: an earlier limit, or a longer sleep window in the evening, would
+        hold back alerts on the strength of a few days.
+        """
+        getups, _, _ = self._observe_nights(timeline, tz, complete, excluded)
+        self.getup_hours_ = tuple((g + 15.0) % 24.0 for g in getups)
+        if not getups:
+            return
+        latest = max(getups)
+        default = self.window_
+        self.window_ = replace(
+            default,
+            getup_hi=max(default.getup_hi, latest),
+            getup_alert=max(
+                default.getup_alert,
+                min(latest + self.getup_margin_h, to_night_hour(GETUP_ALERT_LATEST)),
+            ),
+        )
+
     def _fit_nights(
         self, timeline: Timeline, tz: ZoneInfo, complete: list[date], excluded: set[date]
     ) -> None:
+        getups, bedtimes, wakes = self._observe_nights(timeline, tz, complete, excluded)
+        self.getup_hours_ = tuple((g + 15.0) % 24.0 for g in getups)
+        self.bedtime_hours_ = tuple((b + 15.0) % 24.0 for b in bedtimes)
+        self.night_wakes_ = tuple(wakes)
+        if len(getups) < MIN_NIGHTS:
+            return
+        getup_hi = _quantile(getups, self.getup_quantile)
+        alert = min(getup_hi + self.getup_margin_h, to_night_hour(GETUP_ALERT_LATEST))
+        bed_lo = _quantile(bedtimes, 1.0 - self.getup_quantile)
+        self.window_ = SleepWindow(
+            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_observable_
+        )
+        self.usual_getup_hour_ = (_quantile(getups, 0.5) + 15.0) % 24.0
+        self.night_exit_window_ = (bed_lo, _quantile(getups, 0.5))
+
+    def _observe_nights(
+        self, timeline: Timeline, tz: ZoneInfo, complete: list[date], excluded: set[date]
+    ) -> tuple[list[float], list[float], list[int]]:
+        """(get-up, bedtime in night hours, wakes) of each main sleep the recording shows."""
         pieces = _sleep_pieces(timeline, self.has_bed_sensor_)
         first, last = timeline.t[0], timeline.t[-1]
         getups: list[float] = []
@@ -241,19 +287,7 @@ class RoutineBaseline:
             bedtimes.append(night_hour(start, tz))
             getups.append(night_hour(end, tz))
             wakes.append(woke)
-        self.getup_hours_ = tuple((g + 15.0) % 24.0 for g in getups)
-        self.bedtime_hours_ = tuple((b + 15.0) % 24.0 for b in bedtimes)
-        self.night_wakes_ = tuple(wakes)
-        if len(getups) < MIN_NIGHTS:
-            return
-        getup_hi = _quantile(getups, self.getup_quantile)
-        alert = min(getup_hi + self.getup_margin_h, to_night_hour(GETUP_ALERT_LATEST))
-        bed_lo = _quantile(bedtimes, 1.0 - self.getup_quantile)
-        self.window_ = SleepWindow(
-            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_observable_
-        )
-        self.usual_getup_hour_ = (_quantile(getups, 0.5) + 15.0) % 24.0
-        self.night_exit_window_ = (bed_lo, _quantile(getups, 0.5))
+        return getups, bedtimes, wakes
 
     def _fit_gaps(self, timeline: Timeline, tz: ZoneInfo, chosen: list[date]) -> None:
         if self.limit_by not in ("clock", "start"):

@@ -182,8 +182,11 @@ def run_trials(
     seed: int,
     cap_h: float = TRIAL_CAP_H,
     step_min: float = TRIAL_STEP_MIN,
+    yardsticks: Mapping[date, RoutineBaseline] | None = None,
 ) -> list[Trial]:
-    """Inject ``trials`` incapacitations (seeded) and time the first inactivity-type finding."""
+    """Inject ``trials`` incapacitations (seeded) and time the first inactivity-type finding.
+
+    ``yardsticks`` (by held-out day) give the normal gap where ``baselines`` are defaults."""
     rng = random.Random(seed)
     days = sorted(baselines)
     times = [e.time.timestamp() for e in recording.events]
@@ -203,8 +206,12 @@ def run_trials(
         cut_stream = Timeline(recording.events[: bisect.bisect_right(times, cut)])
         situation = classify(cut_stream, baseline.window_, cut)
         hour = local_hour(cut, baseline.window_.tz)
-        status = Status.ASLEEP if situation.status is Status.NOT_UP else situation.status
-        table = baseline.usual_longest_s_.get((status.value, situation.resting), (0.0,) * 24)
+        # the yardstick is the data's, not the detector's: from the other days even when the
+        # detector has too few of them for a baseline and runs on defaults
+        ref = (yardsticks or {}).get(day, baseline)
+        seen = classify(cut_stream, ref.window_, cut) if ref is not baseline else situation
+        status = Status.ASLEEP if seen.status is Status.NOT_UP else seen.status
+        table = ref.usual_longest_s_.get((status.value, seen.resting), (0.0,) * 24)
         delay: timedelta | None = None
         kind: str | None = None
         for k in range(1, int(cap_h * 60.0 / step_min) + 1):
@@ -248,5 +255,17 @@ def evaluate(
     notes = []
     if any(not b.baseline_ready_ for b in baselines.values()):
         notes.append("fewer than 8 complete days: some held-out baselines are defaults")
-    results = run_trials(recording, timeline, baselines, trials, seed) if days else []
+    lenient = {**(params or {}), "min_days": 1}
+    yardsticks = {
+        day: RoutineBaseline(recording.tz, **lenient).fit(
+            timeline, days=[d for d in days if d != day]
+        )
+        for day, held_out in baselines.items()
+        if not held_out.baseline_ready_
+    }
+    results = (
+        run_trials(recording, timeline, baselines, trials, seed, yardsticks=yardsticks)
+        if days
+        else []
+    )
     return EvalReport(recording.source, tuple(days), tuple(alarms), tuple(results), tuple(notes))

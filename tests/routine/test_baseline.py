@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from alerts.routine.baseline import DEFAULT_GAP_ACTIVE_S, GAP_FLOOR_S, RoutineBaseline
 from alerts.routine.detectors import NO_BASELINE_NOTE, RoutineDetector
-from tests.routine.homes import START, at, day_events, history, then
+from alerts.routine.events import SensorEvent
+from alerts.routine.timeline import to_night_hour
+from tests.routine.homes import START, at, bed, day_events, history, then
 
 
 def test_regular_week_learns_the_routine() -> None:
@@ -49,6 +52,33 @@ def test_fewer_than_seven_days_uses_defaults() -> None:
     status = RoutineDetector().status(base, events, now)
     assert not status.baseline_ready
     assert status.note == NO_BASELINE_NOTE
+
+
+LATE = timedelta(hours=5.25)  # a late riser: in bed 03:45, up 12:15
+
+
+def _late_days(days: int) -> list[SensorEvent]:
+    events = [bed(at(START, -1.5) + LATE, True)]
+    for n in range(days):
+        events += [replace(e, time=e.time + LATE) for e in day_events(START + timedelta(days=n))]
+    return events
+
+
+def test_before_a_baseline_the_nights_seen_only_make_not_up_later() -> None:
+    """The first week of a late riser: before, "not up" at the default 11:00 every morning."""
+    late = RoutineBaseline("UTC").fit(_late_days(4))
+    assert not late.baseline_ready_
+    assert late.window_.getup_alert == pytest.approx(to_night_hour(13.25))  # 12:15 + 1 h
+    fifth = START + timedelta(days=4)
+    still_in_bed = _late_days(4)  # the mat is occupied since 03:45 of the fifth day
+    assert "not_up" not in [
+        f.kind for f in RoutineDetector().check(late, still_in_bed, at(fifth, 12.0))
+    ]
+    assert "not_up" in [
+        f.kind for f in RoutineDetector().check(late, still_in_bed, at(fifth, 13.5))
+    ]
+    early = RoutineBaseline("UTC").fit(history(4))  # up at 07:00: the default stays, not earlier
+    assert early.window_.getup_alert == pytest.approx(to_night_hour(11.0))
 
 
 def test_held_out_days_are_not_learned() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,17 @@ def test_regular_resident_has_no_false_alarms_and_is_found() -> None:
     assert awake
     # awake at home: found within the 1 h floor of this very regular person (1 min resolution)
     assert all(t.delay.total_seconds() <= 3600 + 60 for t in awake if t.delay is not None)
+
+
+def test_a_short_recording_still_has_a_yardstick() -> None:
+    """Five days: each held-out baseline has four, too few, so the detector runs on defaults —
+    but the normal gap is the data's, from the other days (it read 0 min before)."""
+    recording = Recording(tuple(history(5)), (), "UTC", "constructed")
+    report = evaluate(recording, trials=20, seed=3)
+    assert report.notes, "the report says the detector ran on defaults"
+    awake = [t for t in report.trials if t.status_at_cut == "awake"]
+    assert awake
+    assert all(t.normal_gap > timedelta(0) for t in awake)
 
 
 def test_same_seed_same_trials() -> None:
