@@ -6,9 +6,6 @@ import numpy as np
 import pytest
 
 from gateway.fall_detection.model import SHIPPED_MODEL_PATH, FallModel, load_model
-from tests.datasets import DATASETS
-
-SISFALL_DEV = DATASETS / "sisfall-dev"
 
 UPRIGHT = np.array([0.0, -1.0, 0.0])
 LYING = np.array([0.0, 0.0, 1.0])
