@@ -16,17 +16,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiomqtt
-
 from alerts.lifecycle import Priority
 from alerts.service import AlertService
 from devices.clock import Clock
 from devices.codec import decode_uplink
 from devices.errors import DecodeError
 from devices.payloads import GatewayState, StatusMessage
-from devices.topics import Channel, subscription
-from ingest.backoff import Backoff
-from ingest.broker_problems import broker_problem, check_granted
+from ingest.gateway_status import follow_statuses
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +34,6 @@ MISSING_AFTER = timedelta(seconds=55)
 FLAP_COUNT = 3
 FLAP_WINDOW = timedelta(minutes=10)
 CHECK_EVERY_S = 5.0  # real seconds between heartbeat checks: well inside the 60 s goal
-RECONNECT_INITIAL_S = 0.2
-RECONNECT_CAP_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,33 +155,10 @@ class LinkMonitor:
             tg.create_task(self._check(), name="link-check")
 
     async def _listen(self) -> None:
-        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
-        statuses = subscription(Channel.STATUS)
-        while True:
-            problem: str | None = None
-            try:
-                async with aiomqtt.Client(
-                    self._host, self._port, identifier=self._client_id,
-                    username=self._username, password=self._password,
-                    tls_context=self._tls_context,
-                ) as client:  # fmt: skip
-                    # retained statuses arrive on subscribe: the watch starts from the present
-                    check_granted(await client.subscribe(statuses, qos=1), [statuses])
-                    backoff.reset()
-                    self.ready.set()
-                    async for message in client.messages:
-                        await self._take(str(message.topic), message.payload)
-            except aiomqtt.MqttError as err:
-                problem = broker_problem(err, established=self.ready.is_set())
-                self.ready.clear()
-                if problem is None:
-                    log.warning("link_health_disconnected error=%r", err)
-            if problem is not None:
-                log.error(
-                    "link_health_broker_refused broker=%s:%d username=%s problem=%s",
-                    self._host, self._port, self._username, problem,
-                )  # fmt: skip
-            await asyncio.sleep(backoff.next_delay())
+        await follow_statuses(
+            "link_health", self._host, self._port, self._client_id, self._take, self.ready,
+            username=self._username, password=self._password, tls_context=self._tls_context,
+        )  # fmt: skip
 
     async def _take(self, topic_name: str, payload: object) -> None:
         if not isinstance(payload, bytes):

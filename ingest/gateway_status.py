@@ -12,6 +12,7 @@ import asyncio
 import logging
 import ssl
 import uuid
+from collections.abc import Awaitable, Callable
 
 import aiomqtt
 
@@ -56,52 +57,12 @@ class GatewayStatusWatch:
 
     async def run(self) -> None:
         """Follow until cancelled, reconnecting with capped, jittered backoff."""
-        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
-        statuses = subscription(Channel.STATUS)
-        while True:
-            problem: str | None = None
-            try:
-                async with aiomqtt.Client(
-                    self._host,
-                    self._port,
-                    identifier=self._client_id,
-                    username=self._username,
-                    password=self._password,
-                    tls_context=self._tls_context,
-                ) as client:
-                    # the retained statuses arrive on subscribe: the map starts from the present
-                    check_granted(await client.subscribe(statuses, qos=STATUS_QOS), [statuses])
-                    backoff.reset()
-                    self.ready.set()
-                    log.info(
-                        "gateway_status_subscribed broker=%s:%d tls=%s username=%s",
-                        self._host,
-                        self._port,
-                        "on" if self._tls_context is not None else "off",
-                        self._username,
-                    )
-                    async for message in client.messages:
-                        self._take(str(message.topic), message.payload)
-            except aiomqtt.MqttError as err:
-                problem = broker_problem(err, established=self.ready.is_set())
-                if problem is None:
-                    log.warning("gateway_status_disconnected error=%r", err)
-            finally:
-                self.ready.clear()
-            delay = backoff.next_delay()
-            if problem is not None:
-                log.error(
-                    "gateway_status_broker_refused broker=%s:%d username=%s problem=%s "
-                    "retry_in_s=%.2f",
-                    self._host,
-                    self._port,
-                    self._username,
-                    problem,
-                    delay,
-                )
-            await asyncio.sleep(delay)
+        await follow_statuses(
+            "gateway_status", self._host, self._port, self._client_id, self._take, self.ready,
+            username=self._username, password=self._password, tls_context=self._tls_context,
+        )  # fmt: skip
 
-    def _take(self, topic_name: str, payload: object) -> None:
+    async def _take(self, topic_name: str, payload: object) -> None:
         if not isinstance(payload, bytes):
             return
         try:
@@ -117,3 +78,55 @@ class GatewayStatusWatch:
             self._status[gateway] = status
             if before is None or before.state is not status.state:
                 log.info("gateway_status_changed gw=%s state=%s", gateway, status.state.value)
+
+
+async def follow_statuses(
+    name: str,
+    host: str,
+    port: int,
+    client_id: str,
+    take: Callable[[str, object], Awaitable[None]],
+    ready: asyncio.Event,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    tls_context: ssl.SSLContext | None = None,
+) -> None:
+    """Hand every message on ``anxin/v1/+/status`` to ``take(topic, payload)`` until cancelled.
+
+    The retained statuses arrive on subscribe, so a follower starts from the present. ``ready``
+    is set while subscribed. A broker that is away is a WARNING ``{name}_disconnected``; one that
+    refuses us (login, TLS, a refused subscription: ``ingest.broker_problems``) an ERROR
+    ``{name}_broker_refused`` at every retry. Reconnects with capped, jittered backoff.
+    """
+    backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
+    statuses = subscription(Channel.STATUS)
+    while True:
+        problem: str | None = None
+        try:
+            async with aiomqtt.Client(
+                host, port, identifier=client_id,
+                username=username, password=password, tls_context=tls_context,
+            ) as client:  # fmt: skip
+                check_granted(await client.subscribe(statuses, qos=STATUS_QOS), [statuses])
+                backoff.reset()
+                ready.set()
+                log.info(
+                    "%s_subscribed broker=%s:%d tls=%s username=%s",
+                    name, host, port, "on" if tls_context is not None else "off", username,
+                )  # fmt: skip
+                async for message in client.messages:
+                    await take(str(message.topic), message.payload)
+        except aiomqtt.MqttError as err:
+            problem = broker_problem(err, established=ready.is_set())
+            if problem is None:
+                log.warning("%s_disconnected error=%r", name, err)
+        finally:
+            ready.clear()
+        delay = backoff.next_delay()
+        if problem is not None:
+            log.error(
+                "%s_broker_refused broker=%s:%d username=%s problem=%s retry_in_s=%.2f",
+                name, host, port, username, problem, delay,
+            )  # fmt: skip
+        await asyncio.sleep(delay)
