@@ -9,39 +9,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.audit import GENESIS
-from alerts.errors import AlertError, AlertNotFoundError, AlertStateError, AlertStoreError
 from alerts.feed import AlertFeed
 from alerts.follower import ACTIONS, AlertFollower
 from alerts.models import AuditRow
-from alerts.service import AlertService, Outcome
+from alerts.service import Outcome
 from alerts.views import AlertChange
-from devices.clock import ManualClock
 from registry.db import make_async_engine, make_sessionmaker
 from tests.alerts.conftest import START, Home
+from tests.alerts.writers import engine_sessions, own_services, raise_ack_resolve
 from tests.tcpcut import CuttableLink
 
 WAIT_S = 10.0
-SETTLE_ATTEMPTS = 20
-T = TypeVar("T")
-
-
-@contextlib.asynccontextmanager
-async def engine_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on an engine of their own (its own connections, like another process)."""
-    engine = make_async_engine(url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -139,43 +125,12 @@ async def test_concurrent_writers_nothing_missed_nothing_repeated(
     writers, per_writer = 4, 6
     async with contextlib.AsyncExitStack() as stack:
         reader = await stack.enter_async_context(engine_sessions(database_url))
-        services = [
-            AlertService(
-                await stack.enter_async_context(engine_sessions(database_url)),
-                AlertFeed(),
-                ManualClock(START),
-            )
-            for _ in range(writers)
-        ]
+        services = await own_services(stack, database_url, writers)
         feed = AlertFeed()
         follower = AlertFollower(reader, feed, gap_grace_s=0.0)
         sub = await stack.enter_async_context(subscribed(feed))
         await follower.start()
         done = asyncio.Event()
-
-        async def write(index: int, service: AlertService) -> set[tuple[str, int]]:
-            made: set[tuple[str, int]] = set()
-            for n in range(per_writer):
-                view = await settled(
-                    partial(
-                        service.raise_condition,
-                        kind="inactivity",
-                        gateway_id="gw-1",
-                        resident_id=home.resident_id,
-                        fingerprint=f"inactivity:gw-1:w{index}:{n}",
-                        summary=f"writer {index} #{n}",
-                        priority="medium",
-                    )
-                )
-                assert view is not None
-                made.add(("raised", view.id))
-                await settled(partial(service.acknowledge, view.id, home.staff_id))
-                made.add(("acknowledged", view.id))
-                await settled(
-                    partial(service.resolve, view.id, home.staff_id, Outcome.HANDLED_AT_HOME)
-                )
-                made.add(("resolved", view.id))
-            return made
 
         async def follow() -> int:
             polls = 0
@@ -187,7 +142,9 @@ async def test_concurrent_writers_nothing_missed_nothing_repeated(
 
         polling = asyncio.create_task(follow())
         try:
-            made = await asyncio.gather(*(write(i, s) for i, s in enumerate(services)))
+            made = await asyncio.gather(
+                *(raise_ack_resolve(s, home, i, per_writer) for i, s in enumerate(services))
+            )
         finally:
             done.set()
             polls = await polling
@@ -200,18 +157,6 @@ async def test_concurrent_writers_nothing_missed_nothing_repeated(
         assert seen == await alert_entries(reader), "not in commit (seq) order"
         assert polls > 1
         assert "alert_follower_gap_skipped" not in caplog.text
-
-
-async def settled(call: Callable[[], Awaitable[T]]) -> T:
-    """``call()`` again while the service gives up on lost races (``AlertError``: each attempt's
-    transaction was rolled back, so nothing of it was committed) — a caller's retry."""
-    for _ in range(SETTLE_ATTEMPTS):
-        try:
-            return await call()
-        except AlertError as err:
-            if isinstance(err, AlertStoreError | AlertStateError | AlertNotFoundError):
-                raise
-    raise AssertionError(f"still losing races after {SETTLE_ATTEMPTS} calls")
 
 
 async def test_a_restarted_follower_starts_at_the_present(home: Home, database_url: str) -> None:
