@@ -35,7 +35,8 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-async def _sign_in(page: Page, base: str, username: str) -> None:
+async def sign_in_to_console(page: Page, base: str, username: str) -> None:
+    """Sign in through the form and wait until the console's stream is connected."""
     await page.goto(f"{base}/login")
     await page.fill('input[name="username"]', username)
     await page.fill('input[name="password"]', PASSWORD)
@@ -53,7 +54,7 @@ async def test_console_shows_a_new_alert_live_and_acknowledges_it(
     )
     page = await context.new_page()
     try:
-        await _sign_in(page, served, "staff_a")
+        await sign_in_to_console(page, served, "staff_a")
         await expect(page.locator("#empty")).to_be_visible()
         await page.evaluate("window.__notReloaded = true")
 
@@ -111,7 +112,7 @@ async def test_console_shows_live_when_automatic_detection_stops_and_resumes(
     browser: Browser, world: World, served: str
 ) -> None:
     page = await browser.new_page(locale="en-US")
-    await _sign_in(page, served, "staff_a")
+    await sign_in_to_console(page, served, "staff_a")
     banner = page.locator("#detectors")
     await expect(banner).to_be_hidden()
     await page.evaluate("window.__notReloaded = true")

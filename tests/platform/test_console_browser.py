@@ -9,18 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.platform.conftest import Platform, make_platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -43,9 +35,7 @@ async def test_simulated_fall_appears_live_and_is_acknowledged(
 ) -> None:
     p = late_fall_platform
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await browser.new_page(locale="en-GB")
         await page.goto(f"{p.url}/login")
         await page.fill('input[name="username"]', "station")

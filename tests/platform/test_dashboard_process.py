@@ -39,8 +39,8 @@ from devices.topics import Channel, topic
 from devices.values import Event
 from registry.broker_accounts import MosquittoDynsecAccounts
 from registry.db import make_async_engine, make_sessionmaker
-from tests.dashboard.conftest import PASSWORD, seed, token_for
-from tests.dashboard.test_browser import browser
+from tests.dashboard.conftest import seed, token_for
+from tests.dashboard.test_browser import browser, sign_in_to_console
 from tests.dashboard.test_pages import login
 from tests.platform.dashboard_process import Process, anxin
 from tests.provisioning.conftest import ADMIN, ADMIN_PASSWORD, dynsec_server
@@ -136,16 +136,6 @@ async def split(
 ) -> AsyncIterator[Split]:
     async with running_split(postgres_server, mosquitto_server, tmp_path) as running:
         yield running
-
-
-async def sign_in(page: Page, base: str, username: str) -> None:
-    """Sign in through the form and wait until the console's stream is connected."""
-    await page.goto(f"{base}/login")
-    await page.fill('input[name="username"]', username)
-    await page.fill('input[name="password"]', PASSWORD)
-    await page.click('button[type="submit"]')
-    await page.wait_for_url(f"{base}/console")
-    await expect(page.locator("#live.on")).to_be_visible()
 
 
 async def next_event(lines: Any) -> tuple[str, dict[str, Any]]:
@@ -292,7 +282,7 @@ async def test_console_in_chromium_follows_another_process_and_acknowledges(
     for _ in range(2):
         context = await browser.new_context(locale="en-GB", timezone_id="Asia/Shanghai")
         page = await context.new_page()
-        await sign_in(page, split.base, "staff_a")
+        await sign_in_to_console(page, split.base, "staff_a")
         await page.evaluate("window.__notReloaded = true")
         pages.append(page)
     try:
