@@ -57,6 +57,19 @@ def local(hour: int, minute: int = 0, day: int = 1) -> datetime:
     )
 
 
+def urgent(gateway: str, kind: str, now: datetime) -> Event:
+    """An urgent event of ``gateway``'s wearable at ``now``, as the alert engine hands it over."""
+    return Event(
+        event_id=f"evt{next(_event_ids):08d}",
+        gateway=gateway,
+        device=f"{gateway}-wear",
+        kind=kind,
+        time=now,
+        received_at=now,
+        data={},
+    )
+
+
 @dataclass
 class World:
     """Two stations with one home and resident each, users of every role, the real services."""
@@ -83,17 +96,7 @@ class World:
 
     async def raise_alert(self, gateway: str, kind: str = "fall") -> AlertView:
         """Raise an alert the way ingest would: an urgent event from the wearable."""
-        now = self.clock.now()
-        event = Event(
-            event_id=f"evt{next(_event_ids):08d}",
-            gateway=gateway,
-            device=f"{gateway}-wear",
-            kind=kind,
-            time=now,
-            received_at=now,
-            data={},
-        )
-        view = await self.ctx.alerts.raise_from_event(event)
+        view = await self.ctx.alerts.raise_from_event(urgent(gateway, kind, self.clock.now()))
         assert view is not None
         return view
 

@@ -36,10 +36,9 @@ from devices.clock import ManualClock, SystemClock
 from devices.codec import decode_as, encode
 from devices.payloads import CommandMessage, EventKind, EventMessage, GatewayState, StatusMessage
 from devices.topics import Channel, topic
-from devices.values import Event
 from registry.broker_accounts import MosquittoDynsecAccounts
 from registry.db import make_async_engine, make_sessionmaker
-from tests.dashboard.conftest import seed, token_for
+from tests.dashboard.conftest import seed, token_for, urgent
 from tests.dashboard.test_browser import browser, sign_in_to_console
 from tests.dashboard.test_pages import login
 from tests.platform.dashboard_process import Process, anxin
@@ -69,23 +68,6 @@ class Split:
         """An alert service on the same database, as another process (``anxin alerts run``)
         would have: what it publishes stays in its own feed."""
         return AlertService(self.sessions, AlertFeed(), SystemClock())
-
-
-_events = iter(range(1, 1_000_000))
-
-
-def urgent(gateway: str, kind: str) -> Event:
-    """An urgent event of ``gateway``'s wearable, as the alert engine hands it over."""
-    now = datetime.now(UTC)
-    return Event(
-        event_id=f"split-{next(_events):06d}",
-        gateway=gateway,
-        device=f"{gateway}-wear",
-        kind=kind,
-        time=now,
-        received_at=now,
-        data={},
-    )
 
 
 @contextlib.asynccontextmanager
@@ -208,7 +190,7 @@ async def test_alerts_of_another_process_stream_once_and_acks_reach_the_database
             assert await anext(lines) == ": connected"
 
             started = time.monotonic()
-            fall = await writer.raise_from_event(urgent("gw-a", "fall"))
+            fall = await writer.raise_from_event(urgent("gw-a", "fall", datetime.now(UTC)))
             assert fall is not None
             raised = await next_alert(lines)
             latency = time.monotonic() - started
@@ -225,8 +207,8 @@ async def test_alerts_of_another_process_stream_once_and_acks_reach_the_database
 
             # another station's alert is not shown; the next one of ours is: so nothing came
             # twice in between (not the raise, not this process's own acknowledgement)
-            other = await writer.raise_from_event(urgent("gw-b", "fall"))
-            call = await writer.raise_from_event(urgent("gw-a", "call_button"))
+            other = await writer.raise_from_event(urgent("gw-b", "fall", datetime.now(UTC)))
+            call = await writer.raise_from_event(urgent("gw-a", "call_button", datetime.now(UTC)))
             assert other is not None
             assert call is not None
             following = await next_alert(lines)
@@ -286,7 +268,7 @@ async def test_console_in_chromium_follows_another_process_and_acknowledges(
         await page.evaluate("window.__notReloaded = true")
         pages.append(page)
     try:
-        fall = await writer.raise_from_event(urgent("gw-a", "fall"))
+        fall = await writer.raise_from_event(urgent("gw-a", "fall", datetime.now(UTC)))
         assert fall is not None
         rows = [page.locator(f"#alert-{fall.id}") for page in pages]
         for row in rows:
