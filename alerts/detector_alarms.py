@@ -62,6 +62,9 @@ class DetectorAlarms:
         self._clock = clock  # the one ``health`` dates problems with (simulated in the demo)
         self._alarm_after_s = alarm_after_s
         self._check_every_s = check_every_s
+        # the lasting problems every station was last told of: while they stay the same, a check
+        # costs no query (an outage must not add a registry scan every 30 s)
+        self._told: frozenset[tuple[str, datetime, tuple[str, ...]]] = frozenset()
 
     async def run(self) -> None:
         """Check until cancelled."""
@@ -83,7 +86,8 @@ class DetectorAlarms:
             if p.name in UNWATCHED
             and (self._clock.now() - p.since).total_seconds() >= self._alarm_after_s
         ]
-        if not lasting:
+        told = frozenset((p.name, p.since, p.gateways) for p in lasting)
+        if not lasting or told == self._told:
             return 0
         async with self._sessions() as session:
             contexts = await gateway_contexts(session)
@@ -114,6 +118,7 @@ class DetectorAlarms:
                     since.isoformat(),
                     view.id,
                 )
+        self._told = told
         return raised
 
 
