@@ -11,7 +11,6 @@ import logging
 import signal
 import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,7 +30,7 @@ from anxin import migrate
 from anxin.broker_login import BrokerLogin, add_broker_options, broker_settings_or_exit
 from anxin.commands import CommandPublisher
 from anxin.monitors import Monitors, build_monitors, keep_running
-from anxin.stores import STORE_KINDS, open_store_at
+from anxin.stores import STORE_KINDS, add_store_options, open_store_at, store_location
 from devices.clock import Clock, ScaledClock, SystemClock
 from registry.db import make_async_engine, make_sessionmaker
 
@@ -58,15 +57,11 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument("--link-base", default="http://127.0.0.1:8000", help="console URL in messages")
     run.add_argument("--speed", type=float, help="simulated time runs X times real time")
     run.add_argument("--start", help="simulated start time (ISO 8601, with --speed)")
-    run.add_argument(
-        "--store",
-        choices=STORE_KINDS,
-        default="influxdb",
-        help="the time-series store ingest writes (read by the inactivity, vitals and "
+    add_store_options(
+        run,
+        "the time-series store ingest writes (read by the inactivity, vitals and "
         "device-health detectors)",
     )
-    run.add_argument("--influx-url", default="http://127.0.0.1:8086")
-    run.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
     add_broker_options(run)
     run.set_defaults(handler=_run_service)
     kpis = what.add_parser("kpis", help="one station's week as JSON: KPIs and the test alarms")
@@ -276,7 +271,7 @@ def _run_service(args: argparse.Namespace) -> int:
                 args.link_base,
                 StoreOptions(
                     args.store,
-                    args.influx_url if args.store == "influxdb" else str(args.sqlite_path),
+                    store_location(args),
                 ),
             )
         )

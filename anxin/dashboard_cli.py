@@ -16,7 +16,7 @@ from typing import Any
 
 from anxin.broker_cli import dynsec_accounts
 from anxin.broker_login import BrokerLogin, add_broker_options, broker_settings_or_exit
-from anxin.stores import STORE_KINDS
+from anxin.stores import add_store_options, store_location
 from registry.broker_accounts import BrokerAccountError
 
 COMMAND = "anxin dashboard"
@@ -52,14 +52,9 @@ def add_commands(subparsers: Any) -> None:
         allow_abbrev=False,
     )
     dash.add_argument("--database-url", required=True, help="postgresql://… or sqlite:///…")
-    dash.add_argument(
-        "--store",
-        choices=STORE_KINDS,
-        default="influxdb",
-        help="the time-series store ingest writes (activity, timelines, device signals)",
+    add_store_options(
+        dash, "the time-series store ingest writes (activity, timelines, device signals)"
     )
-    dash.add_argument("--influx-url", default="http://127.0.0.1:8086")
-    dash.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
     dash.add_argument(
         "--quarantine-path",
         type=Path,
@@ -115,7 +110,7 @@ def settings_from(args: argparse.Namespace) -> DashboardSettings:
         database_url=args.database_url,
         broker=broker,
         store_kind=args.store,
-        store_location=args.influx_url if args.store == "influxdb" else str(args.sqlite_path),
+        store_location=store_location(args),
         host=args.host,
         port=args.port,
         secret_file=args.secret_file,

@@ -23,7 +23,7 @@ from anxin.broker_login import (
     add_broker_options,
     broker_settings_or_exit,
 )
-from anxin.stores import STORE_KINDS
+from anxin.stores import STORE_KINDS, add_store_options, store_location
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,7 @@ def add_commands(subparsers: Any) -> None:
     ing.add_argument(
         "--workers", type=int, default=1, help="processes (MQTT 5 shared subscription)"
     )
-    ing.add_argument("--store", choices=STORE_KINDS, default="influxdb")
-    ing.add_argument("--influx-url", default="http://127.0.0.1:8086")
-    ing.add_argument("--sqlite-path", type=Path, default=Path(".anxin/series.db"))
+    add_store_options(ing)
     ing.add_argument("--quarantine-path", type=Path, default=Path(".anxin/quarantine.db"))
     ing.add_argument(
         "--protocol", choices=["3.1.1", "5"], default="5", help="MQTT protocol (5: shared subs)"
@@ -187,7 +185,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
     options = WorkerOptions(
         broker=broker_settings_or_exit(args, "anxin ingest"),
         store=args.store,
-        store_location=args.influx_url if args.store == "influxdb" else str(args.sqlite_path),
+        store_location=store_location(args),
         quarantine_path=str(args.quarantine_path),
         registry_url=args.database_url or "sqlite:///.anxin/registry.db",
         mqtt5=args.protocol == "5",
