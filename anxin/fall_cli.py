@@ -6,12 +6,21 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gateway.fall_detection import FallDetectionError
 from gateway.fall_detection.model import SHIPPED_MODEL_PATH, load_model, save_model
-from gateway.fall_detection.signals import Trial, load_csv_dir, load_sisfall
+from gateway.fall_detection.signals import (
+    SISFALL_SENSORS,
+    Trial,
+    clipped,
+    load_csv_dir,
+    load_sisfall,
+    load_sisfall_trial,
+    sampled,
+)
 
 if TYPE_CHECKING:  # evaluation and training import scikit-learn (~1 s): only when they run
     from gateway.fall_detection.evaluation import Interval, Metrics, TrialOutcome
@@ -41,6 +50,27 @@ def add_commands(subparsers: Any) -> None:
         default=None,
         help="leave-subjects-out retraining (default on for sisfall, off for csv)",
     )
+    ev.add_argument(
+        "--sensor",
+        choices=sorted(SISFALL_SENSORS),
+        default="adxl345",
+        help="sisfall: score the trials as this accelerometer of the recording saw them "
+        "(models are always trained on the adxl345)",
+    )
+    ev.add_argument(
+        "--device-range",
+        type=float,
+        default=None,
+        metavar="G",
+        help="score the trials as a sensor saturating at ±G would have recorded them",
+    )
+    ev.add_argument(
+        "--device-rate",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="score the trials as a sensor sampling at HZ would have recorded them",
+    )
     ev.set_defaults(handler=_run_eval)
 
 
@@ -52,7 +82,52 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_eval(args: argparse.Namespace) -> int:
     """Handler of ``anxin eval falls``."""
     subjects = args.subjects.split(",") if args.subjects else None
-    return eval_falls(args.data, args.fmt, args.model, subjects, args.loso, sys.stdout)
+    device = Device(args.data, args.fmt, args.sensor, args.device_range, args.device_rate)
+    if (err := device.problem()) is not None:
+        sys.stderr.write(f"anxin eval falls: {err}\n")
+        return 2
+    return eval_falls(args.data, args.fmt, args.model, subjects, args.loso, sys.stdout, device)
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """What the scored trials are turned into before scoring: another accelerometer of the same
+    SisFall recording, a smaller full-scale range, a slower sampling rate (in that order)."""
+
+    data: Path
+    fmt: str = "sisfall"
+    sensor: str = "adxl345"
+    range_g: float | None = None
+    rate_hz: float | None = None
+
+    def problem(self) -> str | None:
+        """Why these options cannot be used, or None."""
+        if self.sensor != "adxl345" and self.fmt != "sisfall":
+            return "--sensor is for --format sisfall only"
+        if self.range_g is not None and not 1.0 < self.range_g <= 64.0:
+            return (
+                f"--device-range must be above 1 g (gravity) and at most 64 g, not {self.range_g:g}"
+            )
+        if self.rate_hz is not None and not 5.0 <= self.rate_hz <= 1000.0:
+            return f"--device-rate must be 5–1000 Hz, not {self.rate_hz:g}"
+        return None
+
+    def describe(self) -> str:
+        """How the trials were scored, for the report ('' when as recorded)."""
+        parts = [f"{self.sensor} sensor"] if self.sensor != "adxl345" else []
+        parts += [f"clipped at ±{self.range_g:g} g"] if self.range_g is not None else []
+        parts += [f"sampled at {self.rate_hz:g} Hz"] if self.rate_hz is not None else []
+        return ", ".join(parts)
+
+    def __call__(self, trial: Trial) -> Trial:
+        if self.sensor != "adxl345":
+            path = self.data / trial.subject / f"{trial.name}.txt"
+            trial = load_sisfall_trial(path, self.sensor)
+        if self.range_g is not None:
+            trial = clipped(trial, self.range_g)
+        if self.rate_hz is not None:
+            trial = sampled(trial, self.rate_hz)
+        return trial
 
 
 def train_falls(data: Path, out_path: Path, out: TextIO) -> int:
@@ -89,6 +164,7 @@ def eval_falls(
     subjects: list[str] | None,
     loso: bool | None,
     out: TextIO,
+    device: Device | None = None,
 ) -> int:
     """Per-trial evaluation; the last line written to ``out`` is one JSON object of the figures."""
     from gateway.fall_detection.evaluation import (  # slow (scikit-learn): imported when used
@@ -100,13 +176,16 @@ def eval_falls(
     try:
         trials = _load(data, fmt, subjects)
         use_loso = (fmt == "sisfall") if loso is None else loso
+        seen_by = device or Device(data, fmt)
         if use_loso:
-            outcomes = leave_subjects_out(trials, folds=LOSO_FOLDS)
+            outcomes = leave_subjects_out(trials, folds=LOSO_FOLDS, device=seen_by)
             how = f"leave-subjects-out, group {LOSO_FOLDS}-fold by subject"
         else:
             path = model_path or SHIPPED_MODEL_PATH
-            outcomes = score(load_model(path), trials)
+            outcomes = score(load_model(path), trials, seen_by)
             how = f"model {path}"
+        if seen_by.describe():
+            how += f"; scored as {seen_by.describe()}"
     except FallDetectionError as err:
         sys.stderr.write(f"anxin eval falls: {err}\n")
         return 2

@@ -2,7 +2,7 @@
 
 API (called by the gateway's confirmation state machine, ``gateway/falls.py``)::
 
-    model = load_model(Path("gateway/fall_detection/model/falls-v1.json"))
+    model = load_model(Path("gateway/fall_detection/model/falls-v2.json"))
     detector = FallDetector(model)
     for t, acc in chunks:                   # t: (N,) seconds, acc: (N, 3) in g, any rate
         for fall in detector.feed(t, acc):  # list[SuspectedFall], usually empty

@@ -12,7 +12,13 @@ from sklearn.model_selection import GroupKFold
 from gateway.fall_detection.detector import FallDetector
 from gateway.fall_detection.model import FallModel
 from gateway.fall_detection.signals import Trial
-from gateway.fall_detection.training import FallClassifier, candidate_rows, select_rows, train_model
+from gateway.fall_detection.training import (
+    FallClassifier,
+    candidate_rows,
+    select_rows,
+    train_model,
+    training_set,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +132,29 @@ def metrics(outcomes: Sequence[TrialOutcome], seed: int = 0) -> Metrics:
     )
 
 
-def score(model: FallModel, trials: Sequence[Trial]) -> list[TrialOutcome]:
-    """Outcomes of ``trials`` under one fixed model (e.g. the shipped one)."""
-    return [run_trial(model, t) for t in trials]
+def as_recorded(trial: Trial) -> Trial:
+    """Score a trial as it was recorded (the default ``device`` below)."""
+    return trial
+
+
+def score(
+    model: FallModel, trials: Sequence[Trial], device: Callable[[Trial], Trial] = as_recorded
+) -> list[TrialOutcome]:
+    """Outcomes of ``trials`` under one fixed model (e.g. the shipped one); ``device`` turns each
+    trial into what another device would have recorded before it is scored."""
+    return [run_trial(model, device(t)) for t in trials]
 
 
 def leave_subjects_out(
     trials: Sequence[Trial],
     folds: int = 5,
     classifier: Callable[[], FallClassifier] = FallClassifier,
+    device: Callable[[Trial], Trial] = as_recorded,
 ) -> list[TrialOutcome]:
-    """Group k-fold by subject: every trial is scored by a model trained without its subject."""
-    rows = candidate_rows(trials)
+    """Group k-fold by subject: every trial is scored by a model trained without its subject
+    (nor any device variant of its subject's trials)."""
+    augmented, origin = training_set(trials)
+    rows = candidate_rows(augmented)
     subjects = np.array([t.subject for t in trials])
     n_folds = min(folds, len(set(subjects.tolist())))
     outcomes: list[TrialOutcome] = []
@@ -145,7 +162,8 @@ def leave_subjects_out(
         GroupKFold(n_splits=n_folds).split(subjects, groups=subjects)
     ):
         train_trials = [trials[i] for i in train]
-        fold_rows = select_rows(rows, trials, set(train.tolist()))
+        kept = set(train.tolist())
+        fold_rows = select_rows(rows, augmented, {j for j, i in enumerate(origin) if i in kept})
         model = train_model(train_trials, classifier(), rows=fold_rows)
         held_out = sorted(set(subjects[test].tolist()))
         log.info(
@@ -154,5 +172,5 @@ def leave_subjects_out(
             ",".join(held_out),
             model.threshold,
         )
-        outcomes.extend(run_trial(model, trials[i]) for i in test)
+        outcomes.extend(run_trial(model, device(trials[i])) for i in test)
     return outcomes

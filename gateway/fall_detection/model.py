@@ -26,7 +26,7 @@ FORMAT = "anxin-falls"
 FORMAT_VERSION = 1
 """Layout version of the file; a loader refuses versions it does not know."""
 
-SHIPPED_MODEL_PATH = Path(__file__).parent / "model" / "falls-v1.json"
+SHIPPED_MODEL_PATH = Path(__file__).parent / "model" / "falls-v2.json"
 """Where the model built by ``anxin train falls`` from SisFall is kept in the repository."""
 
 

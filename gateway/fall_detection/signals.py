@@ -23,6 +23,15 @@ SISFALL_RATE_HZ = 200.0
 SISFALL_G_PER_COUNT = 1.0 / 256.0
 """ADXL345 in 13-bit ±16 g mode: 1/256 g per count (SisFall columns 1–3)."""
 
+SISFALL_SENSORS: dict[str, tuple[int, float]] = {
+    "adxl345": (0, SISFALL_G_PER_COUNT),
+    "mma8451": (6, 1.0 / 1024.0),  # MMA8451Q, 14 bit ±8 g (columns 7–9): a second, other device
+}
+"""SisFall's two accelerometers: first column and g per count."""
+
+MEDIAN_G_RANGE = (0.5, 3.0)
+"""A trial's median |a| must lie here (g): outside it the values are not raw acceleration in g."""
+
 _SISFALL_NAME = re.compile(r"^(?P<code>[DF]\d\d)_(?P<subject>S[AE]\d\d)_R(?P<trial>\d\d)$")
 _CSV_HEADER = ("t_s", "ax_g", "ay_g", "az_g")
 
@@ -65,20 +74,54 @@ def resample(
     return grid, out
 
 
+def clipped(trial: Trial, range_g: float) -> Trial:
+    """The trial as a sensor with a ±``range_g`` full scale would have recorded it (saturated)."""
+    return Trial(
+        name=f"{trial.name}@{range_g:g}g",
+        subject=trial.subject,
+        is_fall=trial.is_fall,
+        t=trial.t,
+        acc_g=np.clip(trial.acc_g, -range_g, range_g),
+    )
+
+
+def sampled(trial: Trial, rate_hz: float) -> Trial:
+    """The trial as a slower sensor would have recorded it: at each tick of a ``rate_hz`` clock
+    the next sample, without interpolation or filtering (so impacts are blurred or missed as they
+    are by a real slow device)."""
+    ticks = np.arange(trial.t[0], trial.t[-1], 1.0 / rate_hz)
+    picks = np.unique(np.clip(np.searchsorted(trial.t, ticks), 0, len(trial.t) - 1))
+    return Trial(
+        name=f"{trial.name}@{rate_hz:g}Hz",
+        subject=trial.subject,
+        is_fall=trial.is_fall,
+        t=trial.t[picks],
+        acc_g=trial.acc_g[picks],
+    )
+
+
 def magnitude(acc_g: FloatArray) -> FloatArray:
     """Euclidean norm of each acceleration sample, in g."""
     return np.asarray(np.linalg.norm(acc_g, axis=1), dtype=np.float64)
 
 
-def load_sisfall_trial(path: Path) -> Trial:
-    """Read one SisFall file (ADXL345 columns only) as a trial at 200 Hz."""
+def load_sisfall_trial(path: Path, sensor: str = "adxl345") -> Trial:
+    """Read one SisFall file as a trial at 200 Hz from one of its accelerometers
+    (``SISFALL_SENSORS``; the ADXL345 unless told)."""
     match = _SISFALL_NAME.match(path.stem)
     if match is None:
         raise TrialFormatError(f"not a SisFall trial name: {path.name}")
+    if sensor not in SISFALL_SENSORS:
+        raise TrialFormatError(
+            f"unknown SisFall sensor {sensor!r}; expected one of {', '.join(SISFALL_SENSORS)}"
+        )
+    first, g_per_count = SISFALL_SENSORS[sensor]
     try:
         text = path.read_text(encoding="ascii")
         rows = [line.strip().rstrip(";") for line in text.splitlines() if line.strip()]
-        counts = np.array([[int(v) for v in row.split(",")[:3]] for row in rows], dtype=np.float64)
+        counts = np.array(
+            [[int(v) for v in row.split(",")[first : first + 3]] for row in rows], dtype=np.float64
+        )
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise TrialFormatError(f"cannot read SisFall file {path}: {err}") from err
     if counts.ndim != 2 or counts.shape[0] < 2 or counts.shape[1] != 3:
@@ -89,11 +132,13 @@ def load_sisfall_trial(path: Path) -> Trial:
         subject=match["subject"],
         is_fall=match["code"].startswith("F"),
         t=t,
-        acc_g=counts * SISFALL_G_PER_COUNT,
+        acc_g=counts * g_per_count,
     )
 
 
-def load_sisfall(data_dir: Path, subjects: Iterable[str] | None = None) -> list[Trial]:
+def load_sisfall(
+    data_dir: Path, subjects: Iterable[str] | None = None, sensor: str = "adxl345"
+) -> list[Trial]:
     """Read every SisFall trial under ``data_dir`` (``<SUBJECT>/<CODE>_<SUBJECT>_R<NN>.txt``)."""
     wanted = set(subjects) if subjects is not None else None
     if not data_dir.is_dir():
@@ -104,7 +149,7 @@ def load_sisfall(data_dir: Path, subjects: Iterable[str] | None = None) -> list[
             continue
         if wanted is not None and path.parent.name not in wanted:
             continue
-        trials.append(load_sisfall_trial(path))
+        trials.append(load_sisfall_trial(path, sensor))
     return trials
 
 
@@ -135,8 +180,25 @@ def load_csv_trial(path: Path) -> Trial:
         raise TrialFormatError(f"CSV trial {path} has no usable samples")
     if not np.isfinite(data).all():
         raise TrialFormatError(f"CSV trial {path} has empty or non-numeric values (nan/inf)")
+    _check_units(path, data[:, 1:4])
     subject = stem.split("_")[1] if stem.count("_") >= 2 else stem
     return Trial(name=stem, subject=subject, is_fall=is_fall, t=data[:, 0], acc_g=data[:, 1:4])
+
+
+def _check_units(path: Path, acc: FloatArray) -> None:
+    """Refuse acceleration that is not raw acceleration in g: a worn sensor reads about 1 g most
+    of the time (gravity), so a median |a| near 9.8 is m/s², near 0 is gravity removed."""
+    level = float(np.median(magnitude(acc)))
+    if level > MEDIAN_G_RANGE[1]:
+        raise TrialFormatError(
+            f"CSV trial {path}: median |a| is {level:.2f} — this looks like m/s² (9.81 at rest); "
+            "ax_g, ay_g, az_g must be in g"
+        )
+    if level < MEDIAN_G_RANGE[0]:
+        raise TrialFormatError(
+            f"CSV trial {path}: median |a| is {level:.2f} g — this looks like acceleration with "
+            "gravity removed; the detector needs the raw acceleration (about 1 g at rest)"
+        )
 
 
 def load_csv_dir(data_dir: Path) -> list[Trial]:

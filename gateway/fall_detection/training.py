@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -20,12 +20,27 @@ from gateway.fall_detection import TrainingDataError
 from gateway.fall_detection.features import FEATURES, extract
 from gateway.fall_detection.model import Estimator, FallModel, Tree
 from gateway.fall_detection.rules import RuleParams, candidates
-from gateway.fall_detection.signals import INTERNAL_RATE_HZ, FloatArray, Trial, resample
+from gateway.fall_detection.signals import (
+    INTERNAL_RATE_HZ,
+    FloatArray,
+    Trial,
+    clipped,
+    resample,
+    sampled,
+)
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = "falls-v1"
-"""Version string written into the shipped model file."""
+MODEL_VERSION = "falls-v2"
+"""Version string written into the shipped model file (v2: trained with device variants)."""
+
+DEVICE_VARIANTS: tuple[tuple[str, Callable[[Trial], Trial]], ...] = (
+    ("clipped at ±2 g", lambda trial: clipped(trial, 2.0)),
+    ("sampled at 18 Hz", lambda trial: sampled(trial, 18.0)),
+)
+"""Copies of every training trial as cheaper wearables record it: phones and many bands saturate
+at ±2 g, some sensors sample at 18–25 Hz. The classifier then learns falls that such a device
+shows, not only SisFall's ±16 g at 200 Hz (docs/detection.md, "Other devices")."""
 
 IntArray = npt.NDArray[np.int64]
 
@@ -40,6 +55,16 @@ class CandidateRows:
     trial_ids: IntArray
     n_fall_trials: int
     n_adl_trials: int
+
+
+def training_set(trials: Sequence[Trial]) -> tuple[list[Trial], list[int]]:
+    """The trials followed by their ``DEVICE_VARIANTS``, and for each the original's position."""
+    out = list(trials)
+    origin = list(range(len(trials)))
+    for _, variant in DEVICE_VARIANTS:
+        out.extend(variant(trial) for trial in trials)
+        origin.extend(range(len(trials)))
+    return out, origin
 
 
 def select_rows(rows: CandidateRows, trials: Sequence[Trial], keep: set[int]) -> CandidateRows:
@@ -267,11 +292,13 @@ def train_model(
     description: str = "",
     rows: CandidateRows | None = None,
 ) -> FallModel:
-    """Fit stage 2 on ``trials`` (or precomputed ``rows`` of them) and wrap it as a ``FallModel``."""
-    data = rows if rows is not None else candidate_rows(trials)
+    """Fit stage 2 on ``trials`` and their device variants (or on precomputed ``rows`` of
+    ``training_set(trials)``) and wrap it as a ``FallModel``."""
+    data = rows if rows is not None else candidate_rows(training_set(trials)[0])
     clf = classifier if classifier is not None else FallClassifier()
     clf.fit(data.x, data.y, data.subjects, data.trial_ids, (data.n_fall_trials, data.n_adl_trials))
     subjects = sorted({t.subject for t in trials})
+    n_fall = sum(t.is_fall for t in trials)
     return FallModel(
         version=MODEL_VERSION,
         rate_hz=INTERNAL_RATE_HZ,
@@ -282,8 +309,9 @@ def train_model(
         training={
             "description": description,
             "subjects": subjects,
-            "fall_trials": data.n_fall_trials,
-            "adl_trials": data.n_adl_trials,
+            "fall_trials": n_fall,
+            "adl_trials": len(trials) - n_fall,
+            "device_variants": [name for name, _ in DEVICE_VARIANTS],
             "candidate_rows": len(data.y),
             "classifier": clf.get_params(),
         },

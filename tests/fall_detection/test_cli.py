@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from anxin.__main__ import main
-from anxin.fall_cli import eval_falls, train_falls
+from anxin.fall_cli import Device, eval_falls, train_falls
 from gateway.fall_detection.model import load_model
 from tests.datasets import dataset
 from tests.fall_detection.conftest import fall_signal, walking_signal
@@ -94,3 +94,30 @@ def test_eval_csv_through_the_command_line(
 
 def test_eval_on_a_missing_folder_fails_cleanly(tmp_path: Path) -> None:
     assert eval_falls(tmp_path / "nope", "sisfall", None, None, None, io.StringIO()) == 2
+
+
+def test_eval_as_another_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--device-range`` / ``--device-rate`` score the trials as a cheaper wearable records them."""
+    t, acc = fall_signal(100.0)
+    rows = "".join(
+        f"{a:.4f},{b:.4f},{c:.4f},{d:.4f}\n" for a, (b, c, d) in zip(t, acc, strict=True)
+    )
+    (tmp_path / "fall_p1_1.csv").write_text("t_s,ax_g,ay_g,az_g\n" + rows)
+    argv = ["eval", "falls", "--data", str(tmp_path), "--format", "csv"]
+    assert main([*argv, "--device-range", "2", "--device-rate", "25"]) == 0
+    summary = _summary(capsys.readouterr().out)
+    assert summary["method"].endswith("scored as clipped at ±2 g, sampled at 25 Hz")
+    assert summary["trials"] == 1
+    for bad in (["--sensor", "mma8451"], ["--device-range", "0.5"], ["--device-rate", "2"]):
+        assert main([*argv, *bad]) == 2
+        assert "anxin eval falls: --" in capsys.readouterr().err
+
+
+def test_eval_scores_sisfall_second_accelerometer(tmp_path: Path) -> None:
+    data = _slice(tmp_path)
+    out = io.StringIO()
+    device = Device(data, "sisfall", "mma8451")
+    assert eval_falls(data, "sisfall", None, ["SA02"], False, out, device) == 0
+    summary = _summary(out.getvalue())
+    _check_ranges(summary, trials=8)
+    assert str(summary["method"]).endswith("scored as mma8451 sensor")

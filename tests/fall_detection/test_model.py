@@ -85,7 +85,7 @@ def test_load_refuses_foreign_or_mismatched_files(tmp_path: Path) -> None:
 
 def test_shipped_model_is_small_versioned_and_described(shipped_model: FallModel) -> None:
     assert SHIPPED_MODEL_PATH.stat().st_size < 1_000_000
-    assert shipped_model.version == "falls-v1"
+    assert shipped_model.version == "falls-v2"
     assert shipped_model.rate_hz == 50.0
     assert shipped_model.features == FEATURES
     assert "SisFall" in shipped_model.training["description"]

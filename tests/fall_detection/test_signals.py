@@ -10,10 +10,13 @@ import pytest
 from gateway.fall_detection import TrialFormatError
 from gateway.fall_detection.signals import (
     INTERNAL_RATE_HZ,
+    Trial,
+    clipped,
     load_csv_dir,
     load_csv_trial,
     load_sisfall,
     resample,
+    sampled,
 )
 
 
@@ -110,3 +113,47 @@ def test_csv_with_holes_is_refused_with_a_reason(tmp_path: Path) -> None:
     holes.write_text("t_s,ax_g,ay_g,az_g\n0,0,0,1\n0.02,nan,0,1\n")
     with pytest.raises(TrialFormatError, match="non-numeric"):
         load_csv_trial(holes)
+
+
+@pytest.mark.parametrize(
+    ("scale", "match"),
+    [(9.81, "m/s²"), (0.0, "gravity removed")],
+)
+def test_csv_not_in_g_is_refused_with_what_it_looks_like(
+    tmp_path: Path, scale: float, match: str
+) -> None:
+    """Metres per second squared, or linear acceleration, scored as g would be nonsense."""
+    trial = tmp_path / "fall_s1_1.csv"
+    rows = "".join(f"{k / 50},0.01,{-1.0 * scale + 0.01},0.02\n" for k in range(100))
+    trial.write_text("t_s,ax_g,ay_g,az_g\n" + rows)
+    with pytest.raises(TrialFormatError, match=match):
+        load_csv_trial(trial)
+
+
+def test_sisfall_second_accelerometer(tmp_path: Path) -> None:
+    """Columns 7–9 are SisFall's MMA8451Q (±8 g, 1/1024 g per count): another device."""
+    subject = tmp_path / "SA07"
+    subject.mkdir()
+    lines = [" -9,-257, -25, 84, 247, 27,-120,-987, 63;", " 256, 0, 512, 1, 2, 3, 4, 5, 6;"]
+    (subject / "F03_SA07_R02.txt").write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    (trial,) = load_sisfall(tmp_path, sensor="mma8451")
+    assert np.allclose(
+        trial.acc_g, [[-120 / 1024, -987 / 1024, 63 / 1024], [4 / 1024, 5 / 1024, 6 / 1024]]
+    )
+    with pytest.raises(TrialFormatError, match="unknown SisFall sensor"):
+        load_sisfall(tmp_path, sensor="gyro")
+
+
+def test_a_cheaper_device_saturates_and_samples_slower() -> None:
+    t = np.arange(0.0, 10.0, 1.0 / 200.0)
+    acc = np.column_stack([np.zeros_like(t), -np.ones_like(t), np.zeros_like(t)])
+    acc[1000] = [5.0, -6.0, 0.5]  # an impact of ~7.8 g
+    trial = Trial("F01_SA01_R01", "SA01", True, t, acc)
+    small = clipped(trial, 2.0)
+    assert small.acc_g[1000].tolist() == [2.0, -2.0, 0.5]
+    assert np.array_equal(small.acc_g[:1000], acc[:1000])
+    slow = sampled(trial, 18.0)
+    assert len(slow.t) == pytest.approx(180, abs=1)
+    assert np.allclose(np.diff(slow.t), 1.0 / 18.0, atol=0.005)  # within one 200 Hz sample
+    assert set(slow.t.tolist()) <= set(t.tolist())  # samples picked, never interpolated
+    assert (slow.name, slow.subject, slow.is_fall) == ("F01_SA01_R01@18Hz", "SA01", True)
