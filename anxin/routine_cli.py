@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from alerts.routine.errors import RoutineError
 from alerts.routine.evaluation import EvalReport, evaluate
+from alerts.routine.events import KINDS
 from alerts.routine.loaders import FORMATS, load_recording, zone
 
 TARGET = "inactivity"
@@ -38,6 +40,13 @@ def add_commands(subparsers: Any) -> None:
                     help="inactivity: injected incapacitations (default 200)")  # fmt: skip
     ev.add_argument("--seed", type=int, default=0, help="inactivity: random seed of the trials")
     ev.add_argument("--tz", default=None, help="inactivity: time zone of the recording's clock")
+    ev.add_argument(
+        "--without",
+        default="",
+        metavar="KIND[,KIND]",
+        help="inactivity: replay as if the home had no sensors of these kinds "
+        f"({', '.join(sorted(KINDS))})",
+    )
     previous: Callable[[argparse.Namespace], int] | None = ev.get_default("handler")
 
     def handler(args: argparse.Namespace) -> int:
@@ -56,17 +65,41 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.fmt not in FORMATS:
         sys.stderr.write(f"anxin eval inactivity: give --format {'|'.join(FORMATS)}\n")
         return 2
-    return eval_inactivity(args.data, args.fmt, args.trials, args.seed, args.tz, sys.stdout)
+    without = frozenset(k.strip() for k in args.without.split(",") if k.strip())
+    if unknown := sorted(without - KINDS):
+        sys.stderr.write(
+            f"anxin eval inactivity: --without: unknown kind {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(KINDS))}\n"
+        )
+        return 2
+    return eval_inactivity(
+        args.data, args.fmt, args.trials, args.seed, args.tz, sys.stdout, without
+    )
 
 
 def eval_inactivity(
-    data: Path, fmt: str, trials: int, seed: int, tz: str | None, out: TextIO
+    data: Path,
+    fmt: str,
+    trials: int,
+    seed: int,
+    tz: str | None,
+    out: TextIO,
+    without: frozenset[str] = frozenset(),
 ) -> int:
-    """Run the protocol on ``data`` and print a report whose last line is the JSON summary."""
+    """Run the protocol on ``data`` and print a report whose last line is the JSON summary;
+    ``without``: sensor kinds whose events are dropped first (a home that sees less)."""
     try:
         recording = load_recording(fmt, data, tz)
     except RoutineError as err:
         sys.stderr.write(f"anxin eval inactivity: {err}\n")
+        return 2
+    if without:
+        kept = tuple(e for e in recording.events if e.kind not in without)
+        recording = replace(
+            recording, events=kept, source=f"{recording.source} without {','.join(sorted(without))}"
+        )
+    if not recording.events:
+        sys.stderr.write("anxin eval inactivity: no events left to replay\n")
         return 2
     report = evaluate(recording, trials=trials, seed=seed)
     out.write(render(report, recording.tz))

@@ -274,11 +274,15 @@ class RoutineBaseline:
             hi = lo + 24 * 3600.0
             if lo < first or hi > last:
                 continue
-            inside = [(max(s, lo), min(e, hi)) for s, e in pieces if e > lo and s < hi]
+            # a quiet span that runs across 15:00 cannot be timed as a night (its start or end
+            # would read as 15:00, the earliest bedtime and get-up there are): it is left out
+            touching = [(s, e) for s, e in pieces if e > lo and s < hi]
             nights = [
                 (s, e, w)
-                for s, e, w in _merge(inside)
-                if e - s >= NIGHT_MIN_S
+                for s, e, w in _merge(touching)
+                if lo <= s
+                and e <= hi
+                and e - s >= NIGHT_MIN_S
                 and NIGHT_MID_RANGE[0] <= night_hour((s + e) / 2, tz) <= NIGHT_MID_RANGE[1]
             ]
             if not nights:
@@ -432,6 +436,19 @@ class RoutineBaseline:
                 start = math.nan
         self.bathroom_stays_s_ = tuple(stays)
         if len(stays) < MIN_VISITS or not self.bathroom_observable_:
+            return
+        over = sum(stay > BATHROOM_CEILING_S for stay in stays)
+        if over * 30.0 / max(len(chosen), 1) >= 1.0:
+            # "stays" longer than the ceiling on normal days, a month's false alarm or more:
+            # leaving the bathroom is not seen in this home (the next room has no sensor), so
+            # the rule could only cry wolf; the inactivity rule still covers the bathroom
+            self.bathroom_threshold_s_ = None
+            log.warning(
+                "routine_bathroom_rule_off stays_over_ceiling=%d days=%d ceiling_s=%d",
+                over,
+                len(chosen),
+                BATHROOM_CEILING_S,
+            )
             return
         self.bathroom_threshold_s_ = _clamp(
             _quantile(stays, self.bathroom_quantile) * self.bathroom_margin,

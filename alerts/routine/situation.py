@@ -73,8 +73,9 @@ def classify(timeline: Timeline, window: SleepWindow, now: float) -> Situation:
     if window.has_bed_sensor:
         asleep = timeline.in_bed[i] and _night_sleep(window, timeline.bed_since[i], now)
     else:
+        # as when nights are learned (baseline._sleep_pieces): quiet on a seat is not the night
         in_bathroom = window.bathroom_observable and timeline.room[i] == BATHROOM
-        asleep = not in_bathroom and _night_sleep(window, timeline.t[i], now)
+        asleep = not in_bathroom and not resting and _night_sleep(window, timeline.t[i], now)
     if asleep:
         late = night_hour(now, window.tz) > window.getup_alert
         return Situation(Status.NOT_UP if late else Status.ASLEEP, i, silence, resting, bath)

@@ -97,3 +97,25 @@ def test_eval_inactivity_on_a_slice_of_van_kasteren_a(
     assert summary["detected"] >= 15
     assert 0 <= summary["false_alarms_per_resident_day"] < 1
     assert 0 < summary["median_time_to_alert_min"] <= summary["p95_time_to_alert_min"] <= 24 * 60
+
+
+def test_eval_as_if_the_home_had_fewer_sensors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--without bed`` replays the same home as if it had no bed mat (docs/detection.md)."""
+    rows = "".join(
+        f"{e.time.isoformat()},{e.sensor},{e.room},{e.kind},{e.value:g}\n" for e in history(10)
+    )
+    (tmp_path / "home.csv").write_text("timestamp,sensor,room,kind,value\n" + rows)
+    argv = ["eval", "inactivity", "--data", str(tmp_path), "--format", "events-csv",
+            "--trials", "10"]  # fmt: skip
+    assert main([*argv, "--without", "bed,door"]) == 0
+    out = capsys.readouterr().out
+    assert "without bed,door" in out.splitlines()[0]
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["source"].endswith("without bed,door")
+    assert summary["trials"] == 10
+    assert main([*argv, "--without", "bed,chair"]) == 2
+    assert "unknown kind chair" in capsys.readouterr().err
+    assert main([*argv, "--without", "motion,bed,flush,contact"]) == 2
+    assert "no events left" in capsys.readouterr().err
