@@ -171,3 +171,17 @@ class ServiceStatusRow(Base):
     beat: Mapped[int] = mapped_column(default=0)  # grows with every report: readers see it move
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime())  # on the service's clock
     problems: Mapped[str] = mapped_column(Text, default="[]")  # detectors not running, as JSON
+
+
+class RoutineBaselineRow(Base):
+    """What the routine monitor last learned of a resident, for the console
+    (``alerts.routine.monitor``; the console runs in another process in a split deployment)."""
+
+    __tablename__ = "routine_baselines"
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
+    days: Mapped[int] = mapped_column(default=0)  # complete days learned from
+    min_days: Mapped[int] = mapped_column(default=7)  # days needed for a personal baseline
+    ready: Mapped[bool] = mapped_column(default=False)  # False: conservative defaults apply
+    bathroom: Mapped[str] = mapped_column(String(16))  # watched | off | no_sensor
+    getup_limit: Mapped[str | None] = mapped_column(String(5), default=None)  # local HH:MM
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alerts.models import RoutineBaselineRow
 from alerts.views import AlertView
 from dashboard.access import ResidentSummary
+from dashboard.i18n import translate
 from registry.models import Device, FamilyLink, Gateway, Resident, User
 
 FINE, ATTENTION, ALERT, NO_DATA = "fine", "attention", "alert", "no_data"
@@ -109,6 +111,21 @@ async def contacts_of(session: AsyncSession, resident_id: int) -> list[Contact]:
     return [
         Contact(user.display_name or user.username, user.phone, relation) for user, relation in rows
     ]
+
+
+async def routine_of(session: AsyncSession, resident_id: int, lang: str) -> list[str]:
+    """What the routine detectors know of the resident, in words: a personal baseline or the
+    defaults still, and rules that are off in this home (written by the routine monitor)."""
+    row = await session.get(RoutineBaselineRow, resident_id)
+    if row is None:
+        return [translate(lang, "routine.not_learned")]
+    if row.ready:
+        lines = [translate(lang, "routine.personal", days=row.days, getup=row.getup_limit or "—")]
+    else:
+        lines = [translate(lang, "routine.learning", days=row.days, needed=row.min_days)]
+    if row.bathroom in ("off", "no_sensor"):
+        lines.append(translate(lang, f"routine.bathroom_{row.bathroom}"))
+    return lines
 
 
 async def notes_of(session: AsyncSession, resident_id: int) -> str:

@@ -3,8 +3,9 @@
 Per home it keeps the recent activity history from the time-series store (fetched
 incrementally), re-learns the resident's baseline once a day of clock time, checks the present
 against it, and raises one alert per finding episode (fingerprint = kind, gateway, episode start).
-Before a person has seven days of history the detectors' conservative defaults apply, and
-``statuses`` says so for the console.
+Before a person has seven days of history the detectors' conservative defaults apply; what was
+learned (days, whether it is personal yet, the bathroom rule, the get-up limit) is kept in
+``routine_baselines`` at every fit, and the console's resident page says so.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.detector_health import DetectorProblem
+from alerts.models import RoutineBaselineRow
 from alerts.routine.baseline import RoutineBaseline
 from alerts.routine.detectors import (
     BATHROOM_STAY,
@@ -34,6 +37,7 @@ from alerts.routine.detectors import (
 )
 from alerts.routine.events import SensorEvent, from_reading
 from alerts.routine.history import EventHistory
+from alerts.routine.timeline import from_night_hour
 from alerts.service import AlertService
 from alerts.views import AlertView
 from devices.catalog import DEVICE_KINDS
@@ -53,6 +57,7 @@ REFIT_EVERY = timedelta(days=1)
 LATE_READINGS = timedelta(hours=6)  # each sweep fetches this far back again (late readings)
 MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
 ACTIVITY_MEASUREMENTS = ("motion", "contact_open", "bed_occupied", "flush")
+BATHROOM_WATCHED, BATHROOM_OFF, BATHROOM_NO_SENSOR = "watched", "off", "no_sensor"
 WANDERING_FLAG = "dementia"  # 失智: leaving at night is an alert for these residents
 
 PRIORITY = {
@@ -182,6 +187,7 @@ class RoutineMonitor:
             first = home.baseline is None
             home.baseline = await asyncio.to_thread(self._fit, ctx, home.history)
             home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
+            await self._record(ctx.residents[0].id, home.baseline, now)
         assert home.baseline is not None
         resident = ctx.residents[0]
         detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
@@ -193,6 +199,28 @@ class RoutineMonitor:
             if alert is not None:
                 raised.append(alert)
         return raised
+
+    async def _record(self, resident_id: int, baseline: RoutineBaseline, now: datetime) -> None:
+        """Keep what was learned where the console (maybe another process) can read it."""
+        if not baseline.bathroom_observable_:
+            bathroom = BATHROOM_NO_SENSOR
+        else:
+            bathroom = BATHROOM_OFF if baseline.bathroom_threshold_s_ is None else BATHROOM_WATCHED
+        limit = from_night_hour(baseline.window_.getup_alert)
+        row = RoutineBaselineRow(
+            resident_id=resident_id,
+            days=baseline.days_,
+            min_days=baseline.min_days,
+            ready=baseline.baseline_ready_,
+            bathroom=bathroom,
+            getup_limit=f"{int(limit):02d}:{round(limit % 1 * 60) % 60:02d}",
+            fitted_at=now,
+        )
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.merge(row)
+        except SQLAlchemyError:  # the console shows an older baseline; detection goes on
+            log.exception("routine_baseline_not_recorded resident=%d", resident_id)
 
     def _fit(self, ctx: GatewayContext, history: EventHistory) -> RoutineBaseline:
         return RoutineBaseline(ctx.station_timezone, min_days=self._min_days).fit(

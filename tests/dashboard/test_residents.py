@@ -115,3 +115,41 @@ async def test_status_words_of_the_day(world: World) -> None:
     await world.readings("gw-a", "gw-a-door-hallway", "contact_open", (local(10, 2), 1))
     later = await activity.today_status(world.store, home, local(10, 30), zone)
     assert later.parts[-1] == ("family.status.out_since", {"time": "10:02"})
+
+
+async def test_resident_page_says_whether_the_routine_is_personal_yet(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """Before a baseline the defaults apply and the console says so (the routine monitor keeps
+    what it learned in routine_baselines, maybe from another process)."""
+    from datetime import UTC, datetime
+
+    from alerts.models import RoutineBaselineRow
+
+    resident = world.ids["resident_a"]
+    await login(client, "staff_a")
+
+    async def routine(lang: str) -> str:
+        page = await client.get(f"/residents/{resident}", headers={"Accept-Language": lang})
+        found = re.search(r'<p class="routine muted" id="routine">(.*?)</p>', page.text)
+        assert found is not None
+        return found.group(1)
+
+    assert "Routine not learned yet: conservative defaults apply" in await routine("en")
+    row = RoutineBaselineRow(
+        resident_id=resident, days=3, min_days=7, ready=False, bathroom="off",
+        getup_limit="11:00", fitted_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )  # fmt: skip
+    async with world.sessions() as session, session.begin():
+        session.add(row)
+    learning = await routine("zh-CN")
+    assert "作息学习中（已有 3 天，需 7 天）：暂用保守默认值" in learning
+    assert "卫生间久留提醒已关闭" in learning
+    async with world.sessions() as session, session.begin():
+        kept = await session.get(RoutineBaselineRow, resident)
+        assert kept is not None
+        kept.days, kept.ready, kept.bathroom, kept.getup_limit = 20, True, "watched", "10:30"
+    personal = await routine("en")
+    assert (
+        personal == "<span>Personal routine from the last 20 days; alarm if not up by 10:30</span>"
+    )

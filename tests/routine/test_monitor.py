@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.feed import AlertFeed
+from alerts.models import RoutineBaselineRow
 from alerts.routine.detectors import INACTIVITY_KINDS, MISSED_MEAL
 from alerts.routine.monitor import HISTORY, RoutineMonitor, _spread
 from alerts.service import AlertService
@@ -71,6 +74,21 @@ async def test_two_weeks_of_history_give_a_personal_baseline(world: World) -> No
     await world.monitor.check_once()
     (status,) = world.monitor.statuses.values()
     assert status.baseline_ready
+    async with world.sessions() as session:  # kept for the console, maybe another process
+        (row,) = (await session.scalars(select(RoutineBaselineRow))).all()
+    assert row.ready
+    assert row.days >= 13
+    assert row.min_days == 7
+    assert row.bathroom == "watched"  # the demo home's bathroom has a motion sensor
+    assert re.fullmatch(r"\d\d:\d\d", row.getup_limit or "")
+    assert row.fitted_at == CUT
+
+
+async def test_without_history_the_defaults_are_recorded(world: World) -> None:
+    await world.monitor.check_once()
+    async with world.sessions() as session:
+        (row,) = (await session.scalars(select(RoutineBaselineRow))).all()
+    assert (row.ready, row.days, row.getup_limit) == (False, 0, "11:00")
 
 
 async def live(world: World, hours: float, *, drop: frozenset[str] = frozenset()) -> list[str]:
