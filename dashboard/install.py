@@ -15,8 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dashboard import homes, i18n, provisioning_api
+from dashboard import coverage, homes, i18n, provisioning_api
 from dashboard.access import Principal
 from dashboard.deps import (
     Ctx,
@@ -32,6 +34,7 @@ from dashboard.rows import local_time
 from devices.catalog import DEVICE_KINDS, ROOMS
 from devices.payloads import CommandKind, CommandMessage, DeviceId
 from registry.errors import RegistryError
+from registry.models import Device
 from registry.repository import DeviceSpec, add_device, create_home, create_resident
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,7 @@ async def new_home(
 
 async def _home_page(
     request: Request,
+    session: AsyncSession,
     caller_user: Principal,
     csrf: str,
     lang: str,
@@ -106,6 +110,11 @@ async def _home_page(
     states = homes.gateway_states(
         None if ctx.gateway_status is None else dict(ctx.gateway_status()), home.gateways
     )
+    paired = (
+        await session.execute(
+            select(Device.kind, Device.room).where(Device.gateway_id.in_(home.gateways))
+        )
+    ).all()
     return templates.TemplateResponse(
         request,
         "install_home.html",
@@ -120,6 +129,7 @@ async def _home_page(
             error=error,
             kinds=[(k, kind_label(k, lang)) for k in DEVICE_KINDS],
             rooms=ROOMS,
+            gaps=[i18n.translate(lang, key) for key in coverage.gaps((k, r) for k, r in paired)],
             can_command=ctx.send_command is not None,
             provisioning=getattr(request.app.state, "provisioning", None) is not None,
         ),
@@ -129,10 +139,17 @@ async def _home_page(
 
 @router.get("/install/homes/{home_id}", response_class=HTMLResponse)
 async def install_home(
-    request: Request, caller: InstallerUser, home: InstallHome, ctx: Ctx, templates: Templates
+    request: Request,
+    caller: InstallerUser,
+    home: InstallHome,
+    ctx: Ctx,
+    session: Session,
+    templates: Templates,
 ) -> Response:
     """One home: gateways and their status, pairing by room, the test alarm."""
-    return await _home_page(request, caller.user, caller.csrf, caller.lang, home, ctx, templates)
+    return await _home_page(
+        request, session, caller.user, caller.csrf, caller.lang, home, ctx, templates
+    )
 
 
 @router.post("/install/homes/{home_id}/gateways", response_class=HTMLResponse)
@@ -152,7 +169,17 @@ async def register_gateway(
     except ValidationError:
         message = i18n.translate(caller.lang, "install.bad_gateway_id")
         return await _home_page(
-            request, caller.user, caller.csrf, caller.lang, home, ctx, templates, None, message, 422
+            request,
+            session,
+            caller.user,
+            caller.csrf,
+            caller.lang,
+            home,
+            ctx,
+            templates,
+            None,
+            message,
+            422,
         )
     try:
         claim = await provisioning_api.create_gateway(body, caller.user, session, ctx, settings)
@@ -161,11 +188,21 @@ async def register_gateway(
             raise
         message = i18n.translate(caller.lang, "install.gateway_exists", gateway=body.gateway_id)
         return await _home_page(
-            request, caller.user, caller.csrf, caller.lang, home, ctx, templates, None, message, 409
+            request,
+            session,
+            caller.user,
+            caller.csrf,
+            caller.lang,
+            home,
+            ctx,
+            templates,
+            None,
+            message,
+            409,
         )
     fresh = (await homes.homes_for(session, caller.user, home.id))[0]
     return await _home_page(
-        request, caller.user, caller.csrf, caller.lang, fresh, ctx, templates, claim
+        request, session, caller.user, caller.csrf, caller.lang, fresh, ctx, templates, claim
     )
 
 

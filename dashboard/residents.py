@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.models import RoutineBaselineRow
 from alerts.views import AlertView
+from dashboard import coverage
 from dashboard.access import ResidentSummary
 from dashboard.i18n import translate
 from registry.models import Device, FamilyLink, Gateway, Resident, User
@@ -113,19 +114,21 @@ async def contacts_of(session: AsyncSession, resident_id: int) -> list[Contact]:
     ]
 
 
-async def routine_of(session: AsyncSession, resident_id: int, lang: str) -> list[str]:
+async def routine_of(session: AsyncSession, resident_id: int, kit: HomeKit, lang: str) -> list[str]:
     """What the routine detectors know of the resident, in words: a personal baseline or the
-    defaults still, and rules that are off in this home (written by the routine monitor)."""
+    defaults still (written by the routine monitor), rules that are off in this home, and what
+    its sensors cannot tell apart (``dashboard.coverage``)."""
     row = await session.get(RoutineBaselineRow, resident_id)
     if row is None:
-        return [translate(lang, "routine.not_learned")]
-    if row.ready:
+        lines = [translate(lang, "routine.not_learned")]
+    elif row.ready:
         lines = [translate(lang, "routine.personal", days=row.days, getup=row.getup_limit or "—")]
     else:
         lines = [translate(lang, "routine.learning", days=row.days, needed=row.min_days)]
-    if row.bathroom in ("off", "no_sensor"):
-        lines.append(translate(lang, f"routine.bathroom_{row.bathroom}"))
-    return lines
+    if row is not None and row.bathroom == "off":
+        lines.append(translate(lang, "routine.bathroom_off"))
+    gaps = coverage.gaps((d.kind, d.room) for d in kit.devices)
+    return lines + [translate(lang, key) for key in gaps]
 
 
 async def notes_of(session: AsyncSession, resident_id: int) -> str:

@@ -136,3 +136,33 @@ async def test_installer_cannot_create_homes_in_a_station_they_are_not_bound_to(
         data={"csrf": csrf, "station_id": 99999, "label": "x", "resident_name": "y"},
     )
     assert bad.status_code == 404
+
+
+async def test_installer_sees_what_the_sensors_cannot_tell(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """While pairing, the installer is told what the kit leaves undetectable (dashboard.coverage)."""
+    await login(client, "installer")
+    csrf = await _csrf(client)
+    home_id = await _new_home(client, world, csrf)
+    await client.post(
+        f"/install/homes/{home_id}/gateways", data={"csrf": csrf, "gateway_id": "gw-cov"}
+    )
+
+    def coverage(text: str) -> str:
+        found = re.search(r'<ul class="coverage" id="coverage">(.*?)</ul>', text)
+        assert found is not None
+        return found.group(1)
+
+    page = await client.get(f"/install/homes/{home_id}", headers={"Accept-Language": "zh-CN"})
+    assert "缺入户门磁" in coverage(page.text)
+    for kind, room in (("door", "hallway"), ("bed", "bedroom"), ("pir", "bathroom")):
+        paired = await client.post(
+            f"/install/homes/{home_id}/devices",
+            data={"csrf": csrf, "gateway_id": "gw-cov", "kind": kind, "room": room},
+        )
+        assert paired.status_code == 303, paired.text
+    shown = coverage((await client.get(f"/install/homes/{home_id}")).text)
+    assert "缺入户门磁" not in shown
+    assert "卫生间缺人体感应" not in shown
+    assert "未配智能手环" in shown  # the wearable is still to pair
