@@ -20,13 +20,12 @@ import numpy as np
 
 from alerts.routine.events import BATHROOM, SensorEvent
 from alerts.routine.loaders import zone
-from alerts.routine.situation import SleepWindow, Status, classify
+from alerts.routine.situation import SLEEP_PIECE_MIN_S, SleepWindow, Status, classify, stay_start
 from alerts.routine.timeline import Timeline, count_between, local_hour, night_hour, to_night_hour
 
 log = logging.getLogger(__name__)
 
 HOURS = 24
-SLEEP_PIECE_MIN_S = 3600.0  # a quiet span shorter than this is not part of a night's sleep
 SLEEP_WAKE_MAX_S = 1800.0  # up for less than this in the night (toilet) does not end the night
 NIGHT_MIN_S = 3 * 3600.0  # a main night is at least this long
 NIGHT_MID_RANGE = (to_night_hour(21.0), to_night_hour(12.0))  # a night's middle falls 21:00–12:00
@@ -191,6 +190,7 @@ class RoutineBaseline:
             self.has_bed_sensor_,
             self.bathroom_observable_,
         )
+        self.bathroom_at_night_ = self.bathroom_observable_
         self.getup_hours_: tuple[float, ...] = ()
         self.bedtime_hours_: tuple[float, ...] = ()
         self.night_wakes_: tuple[int, ...] = ()
@@ -221,7 +221,7 @@ class RoutineBaseline:
         Nothing else moves: an earlier limit, or a longer sleep window in the evening, would
         hold back alerts on the strength of a few days.
         """
-        getups, _, _ = self._observe_nights(timeline, tz, complete, excluded)
+        getups, _, _, _ = self._observe_nights(timeline, tz, complete, excluded)
         self.getup_hours_ = tuple((g + 15.0) % 24.0 for g in getups)
         if not getups:
             return
@@ -239,7 +239,7 @@ class RoutineBaseline:
     def _fit_nights(
         self, timeline: Timeline, tz: ZoneInfo, complete: list[date], excluded: set[date]
     ) -> None:
-        getups, bedtimes, wakes = self._observe_nights(timeline, tz, complete, excluded)
+        getups, bedtimes, wakes, spans = self._observe_nights(timeline, tz, complete, excluded)
         self.getup_hours_ = tuple((g + 15.0) % 24.0 for g in getups)
         self.bedtime_hours_ = tuple((b + 15.0) % 24.0 for b in bedtimes)
         self.night_wakes_ = tuple(wakes)
@@ -248,21 +248,49 @@ class RoutineBaseline:
         getup_hi = _quantile(getups, self.getup_quantile)
         alert = min(getup_hi + self.getup_margin_h, to_night_hour(GETUP_ALERT_LATEST))
         bed_lo = _quantile(bedtimes, 1.0 - self.getup_quantile)
+        self.bathroom_at_night_ = self._bathroom_at_night(timeline, spans, complete, excluded)
         self.window_ = SleepWindow(
-            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_observable_
+            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_at_night_
         )
         self.usual_getup_hour_ = (_quantile(getups, 0.5) + 15.0) % 24.0
         self.night_exit_window_ = (bed_lo, _quantile(getups, 0.5))
 
+    def _bathroom_at_night(
+        self,
+        timeline: Timeline,
+        spans: list[tuple[float, float]],
+        complete: list[date],
+        excluded: set[date],
+    ) -> bool:
+        """Whether quiet that begins in the bathroom at night is kept from counting as sleep.
+
+        Without a bed mat it is (a fall there must not wait for the morning) — unless this
+        person's own nights show that it would cry wolf: nights that began last seen in the
+        bathroom and outlasted the longest allowed awake silence, once a month or more, mean the
+        bedroom is out of the sensors' sight and every such night would be an alarm.
+        """
+        if self.has_bed_sensor_ or not self.bathroom_observable_:
+            return self.bathroom_observable_
+        wolf = 0
+        for start, end in spans:
+            i = timeline.last_index(start)
+            wolf += i >= 0 and timeline.room[i] == BATHROOM and end - start > GAP_CEILING_ACTIVE_S
+        days = len(set(complete) - excluded)
+        if wolf * 30.0 / max(days, 1) < 1.0:
+            return True
+        log.warning("routine_bathroom_night_watch_off nights=%d days=%d", wolf, days)
+        return False
+
     def _observe_nights(
         self, timeline: Timeline, tz: ZoneInfo, complete: list[date], excluded: set[date]
-    ) -> tuple[list[float], list[float], list[int]]:
-        """(get-up, bedtime in night hours, wakes) of each main sleep the recording shows."""
+    ) -> tuple[list[float], list[float], list[int], list[tuple[float, float]]]:
+        """(get-up, bedtime in night hours, wakes, span) of each main sleep the recording shows."""
         pieces = _sleep_pieces(timeline, self.has_bed_sensor_)
         first, last = timeline.t[0], timeline.t[-1]
         getups: list[float] = []
         bedtimes: list[float] = []
         wakes: list[int] = []
+        spans: list[tuple[float, float]] = []
         for morning in [
             complete[0] - timedelta(days=1),
             *complete,
@@ -291,7 +319,8 @@ class RoutineBaseline:
             bedtimes.append(night_hour(start, tz))
             getups.append(night_hour(end, tz))
             wakes.append(woke)
-        return getups, bedtimes, wakes
+            spans.append((start, end))
+        return getups, bedtimes, wakes, spans
 
     def _fit_gaps(self, timeline: Timeline, tz: ZoneInfo, chosen: list[date]) -> None:
         if self.limit_by not in ("clock", "start"):
@@ -426,12 +455,14 @@ class RoutineBaseline:
         start = math.nan
         for i, room in enumerate(timeline.room):
             if room == BATHROOM:
-                if math.isnan(start):
-                    start = timeline.t[i]
+                start = stay_start(timeline, self.window_, i)  # as the detector will see it
                 continue
             if not math.isnan(start):
                 day = datetime.fromtimestamp(start, tz).date()
-                if day in chosen:
+                # only stays the rule judges: awake at home until seen elsewhere (a visit that
+                # turned into the night's sleep, or into going out, is not one)
+                ended = classify(timeline, self.window_, timeline.t[i] - 1.0).status
+                if day in chosen and ended is Status.AWAKE:
                     stays.append(timeline.t[i] - start)
                 start = math.nan
         self.bathroom_stays_s_ = tuple(stays)

@@ -6,6 +6,7 @@ so thresholds are learned on exactly the moments they are applied to.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from alerts.routine.events import BATHROOM
 from alerts.routine.timeline import Timeline, night_hour
 
+SLEEP_PIECE_MIN_S = 3600.0  # a quiet span shorter than this is not part of a night's sleep
 BEDTIME_SLACK_H = 1.0  # going quiet up to an hour before the earliest usual bedtime is sleep too
 NIGHT_MAX_S = 20 * 3600.0  # one night's sleep never explains a longer silence
 
@@ -37,7 +39,9 @@ class SleepWindow:
     getup_hi: float  # late usual get-up time
     getup_alert: float  # not up by this → finding
     has_bed_sensor: bool
-    bathroom_observable: bool  # a motion sensor in the bathroom shows when someone is there
+    # quiet that begins last seen in the bathroom is not sleep (a bathroom with a motion sensor,
+    # no bed mat, and not switched off by the person's own nights: baseline._bathroom_at_night)
+    bathroom_at_night: bool
 
     def contains(self, night: float) -> bool:
         """True when a night hour lies between the early bedtime (with slack) and late get-up."""
@@ -60,6 +64,27 @@ def _night_sleep(window: SleepWindow, since: float, now: float) -> bool:
     return now - since < NIGHT_MAX_S and n_now >= n_since and window.contains(n_since)
 
 
+def stay_start(timeline: Timeline, window: SleepWindow, i: int) -> float:
+    """Start of the bathroom stay that event ``i`` belongs to (NaN when not in the bathroom).
+
+    Where the night may begin in the bathroom (``bathroom_at_night`` off: the bedroom is out of
+    the sensors' sight), a night's quiet inside the stay — an hour or more beginning inside the
+    sleep window — ends it: the toilet before bed and the one after getting up are two visits,
+    not a nine-hour stay.
+    """
+    since = timeline.bath_since[i]
+    if window.bathroom_at_night or window.has_bed_sensor or math.isnan(since):
+        return since
+    start = since
+    for k in range(bisect.bisect_left(timeline.t, since), i):
+        quiet_from = timeline.t[k]
+        if timeline.t[k + 1] - quiet_from >= SLEEP_PIECE_MIN_S and window.contains(
+            night_hour(quiet_from, window.tz)
+        ):
+            start = timeline.t[k + 1]
+    return start
+
+
 def classify(timeline: Timeline, window: SleepWindow, now: float) -> Situation:
     """The situation at ``now`` (epoch seconds) from the activity seen up to then."""
     i = timeline.last_index(now)
@@ -67,14 +92,14 @@ def classify(timeline: Timeline, window: SleepWindow, now: float) -> Situation:
         return Situation(Status.NO_DATA, -1, math.nan, False, math.nan)
     silence = now - timeline.t[i]
     resting = timeline.resting[i]
-    bath = timeline.bath_since[i]
+    bath = stay_start(timeline, window, i)
     if timeline.away[i]:
         return Situation(Status.AWAY, i, silence, resting, math.nan)
     if window.has_bed_sensor:
         asleep = timeline.in_bed[i] and _night_sleep(window, timeline.bed_since[i], now)
     else:
         # as when nights are learned (baseline._sleep_pieces): quiet on a seat is not the night
-        in_bathroom = window.bathroom_observable and timeline.room[i] == BATHROOM
+        in_bathroom = window.bathroom_at_night and timeline.room[i] == BATHROOM
         asleep = not in_bathroom and not resting and _night_sleep(window, timeline.t[i], now)
     if asleep:
         late = night_hour(now, window.tz) > window.getup_alert

@@ -90,3 +90,31 @@ def test_quiet_on_a_seat_at_night_is_not_the_night_without_a_bed_mat() -> None:
     assert situation.status is Status.AWAKE
     assert situation.resting
     assert "inactivity" in _kinds(base, events, 22.0 + 6.5)  # seated, no history: default 6 h
+
+
+def _toilet_then_bed(day: date, *, until: float = 24.0) -> list[SensorEvent]:
+    """No bed mat and nothing in the bedroom: last seen in the bathroom at 22:15 every night."""
+    return [e for e in day_events(day, until=until) if e.kind != BED]
+
+
+def test_nights_that_begin_in_the_bathroom_are_nights_where_the_bedroom_is_unseen() -> None:
+    """Kept from counting as sleep, every such night would reach the 6 h ceiling of an awake
+    silence: one false alarm a night. The person's own nights switch that off."""
+    days = [_toilet_then_bed(START + timedelta(days=n)) for n in range(DAYS)]
+    base = RoutineBaseline("UTC").fit(_home(*days))
+    assert base.baseline_ready_
+    assert not base.window_.bathroom_at_night
+    assert base.bathroom_threshold_s_ is not None  # the nights are not learned as bathroom stays
+    assert max(base.bathroom_stays_s_) < 3600.0
+    morning = day_events(TODAY + timedelta(days=1), until=7.4)  # toilet again 07:06–07:16
+    tonight = _home(*days, _toilet_then_bed(TODAY), morning)
+    for hour in (27.0, 29.0, 30.9, 31.35):  # asleep at 03:00, 05:00, 06:54; up at 07:21
+        assert _kinds(base, tonight, hour) == []  # no nine-hour "bathroom stay" at 07:21
+
+
+def test_where_the_bedroom_is_seen_a_night_in_the_bathroom_is_not_sleep() -> None:
+    days = [_no_bed_mat(START + timedelta(days=n)) for n in range(DAYS)]
+    base = RoutineBaseline("UTC").fit(_home(*days))
+    assert base.window_.bathroom_at_night
+    night = _home(*days, _no_bed_mat(TODAY), pulse(at(TODAY, 26.0), "bathroom"))  # 02:00
+    assert "bathroom_stay" in _kinds(base, night, 26.0 + 2.0)
