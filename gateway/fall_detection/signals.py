@@ -32,6 +32,9 @@ SISFALL_SENSORS: dict[str, tuple[int, float]] = {
 MEDIAN_G_RANGE = (0.5, 3.0)
 """A trial's median |a| must lie here (g): outside it the values are not raw acceleration in g."""
 
+MAX_MEDIAN_STEP_S = 1.0
+"""Median time between samples must be below this: t_s in milliseconds reads as 1000× slower."""
+
 _SISFALL_NAME = re.compile(r"^(?P<code>[DF]\d\d)_(?P<subject>S[AE]\d\d)_R(?P<trial>\d\d)$")
 _CSV_HEADER = ("t_s", "ax_g", "ay_g", "az_g")
 
@@ -180,14 +183,22 @@ def load_csv_trial(path: Path) -> Trial:
         raise TrialFormatError(f"CSV trial {path} has no usable samples")
     if not np.isfinite(data).all():
         raise TrialFormatError(f"CSV trial {path} has empty or non-numeric values (nan/inf)")
-    _check_units(path, data[:, 1:4])
+    _check_units(path, data[:, 0], data[:, 1:4])
     subject = stem.split("_")[1] if stem.count("_") >= 2 else stem
     return Trial(name=stem, subject=subject, is_fall=is_fall, t=data[:, 0], acc_g=data[:, 1:4])
 
 
-def _check_units(path: Path, acc: FloatArray) -> None:
+def _check_units(path: Path, t: FloatArray, acc: FloatArray) -> None:
     """Refuse acceleration that is not raw acceleration in g: a worn sensor reads about 1 g most
-    of the time (gravity), so a median |a| near 9.8 is m/s², near 0 is gravity removed."""
+    of the time (gravity), so a median |a| near 9.8 is m/s², near 0 is gravity removed. And
+    times that are not seconds: samples a second or more apart are milliseconds, or no
+    accelerometer recording a fall."""
+    step = float(np.median(np.abs(np.diff(t))))
+    if step >= MAX_MEDIAN_STEP_S:
+        raise TrialFormatError(
+            f"CSV trial {path}: samples are a median {step:g} apart — t_s must be in seconds "
+            "(milliseconds?) and the rate at least a few Hz"
+        )
     level = float(np.median(magnitude(acc)))
     if level > MEDIAN_G_RANGE[1]:
         raise TrialFormatError(

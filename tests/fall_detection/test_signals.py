@@ -130,6 +130,14 @@ def test_csv_not_in_g_is_refused_with_what_it_looks_like(
         load_csv_trial(trial)
 
 
+def test_csv_with_times_in_milliseconds_is_refused(tmp_path: Path) -> None:
+    trial = tmp_path / "adl_s1_1.csv"
+    rows = "".join(f"{k * 20},0.01,-1.0,0.02\n" for k in range(100))  # 50 Hz, t in ms
+    trial.write_text("t_s,ax_g,ay_g,az_g\n" + rows)
+    with pytest.raises(TrialFormatError, match="milliseconds"):
+        load_csv_trial(trial)
+
+
 def test_sisfall_second_accelerometer(tmp_path: Path) -> None:
     """Columns 7–9 are SisFall's MMA8451Q (±8 g, 1/1024 g per count): another device."""
     subject = tmp_path / "SA07"
