@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dashboard import coverage, homes, i18n, provisioning_api
-from dashboard.access import Principal
 from dashboard.deps import (
     Ctx,
     InstallerForm,
     InstallerUser,
     InstallHome,
+    PageCaller,
     PageZone,
     Session,
     Templates,
@@ -97,9 +97,7 @@ async def new_home(
 async def _home_page(
     request: Request,
     session: AsyncSession,
-    caller_user: Principal,
-    csrf: str,
-    lang: str,
+    caller: PageCaller,
     home: homes.HomeSummary,
     ctx: Ctx,
     templates: Templates,
@@ -120,16 +118,18 @@ async def _home_page(
         "install_home.html",
         page_context(
             request,
-            lang,
-            user=caller_user,
-            csrf=csrf,
+            caller.lang,
+            user=caller.user,
+            csrf=caller.csrf,
             home=home,
             states=states,
             claim=claim,
             error=error,
-            kinds=[(k, kind_label(k, lang)) for k in DEVICE_KINDS],
+            kinds=[(k, kind_label(k, caller.lang)) for k in DEVICE_KINDS],
             rooms=ROOMS,
-            gaps=[i18n.translate(lang, key) for key in coverage.gaps((k, r) for k, r in paired)],
+            gaps=[
+                i18n.translate(caller.lang, key) for key in coverage.gaps((k, r) for k, r in paired)
+            ],
             can_command=ctx.send_command is not None,
             provisioning=getattr(request.app.state, "provisioning", None) is not None,
         ),
@@ -147,9 +147,7 @@ async def install_home(
     templates: Templates,
 ) -> Response:
     """One home: gateways and their status, pairing by room, the test alarm."""
-    return await _home_page(
-        request, session, caller.user, caller.csrf, caller.lang, home, ctx, templates
-    )
+    return await _home_page(request, session, caller, home, ctx, templates)
 
 
 @router.post("/install/homes/{home_id}/gateways", response_class=HTMLResponse)
@@ -171,9 +169,7 @@ async def register_gateway(
         return await _home_page(
             request,
             session,
-            caller.user,
-            caller.csrf,
-            caller.lang,
+            caller,
             home,
             ctx,
             templates,
@@ -190,9 +186,7 @@ async def register_gateway(
         return await _home_page(
             request,
             session,
-            caller.user,
-            caller.csrf,
-            caller.lang,
+            caller,
             home,
             ctx,
             templates,
@@ -201,9 +195,7 @@ async def register_gateway(
             409,
         )
     fresh = (await homes.homes_for(session, caller.user, home.id))[0]
-    return await _home_page(
-        request, session, caller.user, caller.csrf, caller.lang, fresh, ctx, templates, claim
-    )
+    return await _home_page(request, session, caller, fresh, ctx, templates, claim)
 
 
 @router.get("/install/homes/{home_id}/live")
