@@ -166,34 +166,14 @@ async def register_gateway(
         body = provisioning_api.NewGateway(gateway_id=gateway_id.strip(), home_id=home.id)
     except ValidationError:
         message = i18n.translate(caller.lang, "install.bad_gateway_id")
-        return await _home_page(
-            request,
-            session,
-            caller,
-            home,
-            ctx,
-            templates,
-            None,
-            message,
-            422,
-        )
+        return await _home_page(request, session, caller, home, ctx, templates, None, message, 422)
     try:
         claim = await provisioning_api.create_gateway(body, caller.user, session, ctx, settings)
     except HTTPException as err:
         if err.status_code != status.HTTP_409_CONFLICT:
             raise
         message = i18n.translate(caller.lang, "install.gateway_exists", gateway=body.gateway_id)
-        return await _home_page(
-            request,
-            session,
-            caller,
-            home,
-            ctx,
-            templates,
-            None,
-            message,
-            409,
-        )
+        return await _home_page(request, session, caller, home, ctx, templates, None, message, 409)
     fresh = (await homes.homes_for(session, caller.user, home.id))[0]
     return await _home_page(request, session, caller, fresh, ctx, templates, claim)
 
