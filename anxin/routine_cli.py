@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from alerts.routine.errors import RoutineError
-from alerts.routine.evaluation import EvalReport, evaluate
+from alerts.routine.evaluation import LEAVE_ONE_OUT, PAST_ONLY, PROTOCOLS, EvalReport, evaluate
 from alerts.routine.events import KINDS
 from alerts.routine.loaders import FORMATS, load_recording, zone
 
 TARGET = "inactivity"
+PROTOCOL_TEXT = {
+    LEAVE_ONE_OUT: "Protocol: leave one day out — each day replayed with a baseline fitted on the "
+    "other days.",
+    PAST_ONLY: "Protocol: past days — each day replayed with a baseline fitted on the days before "
+    "it only (defaults in the first week), as a deployed system learns.",
+}
 DEFAULT_TRIALS = 200
 
 
@@ -40,6 +46,13 @@ def add_commands(subparsers: Any) -> None:
                     help="inactivity: injected incapacitations (default 200)")  # fmt: skip
     ev.add_argument("--seed", type=int, default=0, help="inactivity: random seed of the trials")
     ev.add_argument("--tz", default=None, help="inactivity: time zone of the recording's clock")
+    ev.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default=LEAVE_ONE_OUT,
+        help="inactivity: judge each day by a baseline of all other days (default), or of the "
+        "days before it only, as a deployed system learns (past-days)",
+    )
     ev.add_argument(
         "--without",
         default="",
@@ -73,7 +86,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         )
         return 2
     return eval_inactivity(
-        args.data, args.fmt, args.trials, args.seed, args.tz, sys.stdout, without
+        args.data, args.fmt, args.trials, args.seed, args.tz, sys.stdout, without, args.protocol
     )
 
 
@@ -85,6 +98,7 @@ def eval_inactivity(
     tz: str | None,
     out: TextIO,
     without: frozenset[str] = frozenset(),
+    protocol: str = LEAVE_ONE_OUT,
 ) -> int:
     """Run the protocol on ``data`` and print a report whose last line is the JSON summary;
     ``without``: sensor kinds whose events are dropped first (a home that sees less)."""
@@ -101,7 +115,7 @@ def eval_inactivity(
     if not recording.events:
         sys.stderr.write("anxin eval inactivity: no events left to replay\n")
         return 2
-    report = evaluate(recording, trials=trials, seed=seed)
+    report = evaluate(recording, trials=trials, seed=seed, protocol=protocol)
     out.write(render(report, recording.tz))
     out.write(json.dumps(report.summary(), ensure_ascii=False, sort_keys=True) + "\n")
     return 0
@@ -113,11 +127,17 @@ def render(report: EvalReport, tz: str) -> str:
     clock = zone(tz)
     lines = [
         f"Inactivity and routine detectors on {report.source} (clock: {tz})",
-        "Protocol: leave one day out — each day replayed with a baseline fitted on the other days.",
+        PROTOCOL_TEXT[report.protocol],
         f"  resident-days: {s['resident_days']}",
         f"  false alarms: {s['false_alarms']} ({s['false_alarms_per_resident_day']} per day, "
         f"{s['false_alarms_per_resident_month']} per month; goal < 1 per month)",
     ]
+    for band, counts in report.by_history().items():
+        lines.append(
+            f"    baseline learned from {band}: {counts['false_alarms']} in "
+            f"{counts['resident_days']} resident-days (trials there: {counts['trials']}, median "
+            f"time to alert {counts['median_time_to_alert_min']} min)"
+        )
     for alarm in report.false_alarms:
         since, found = alarm.since.astimezone(clock), alarm.found_at.astimezone(clock)
         lines.append(f"    {alarm.day} {alarm.kind} since {since:%H:%M}, found {found:%H:%M}")

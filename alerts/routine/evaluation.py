@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,11 @@ REPLAY_STEP_MIN = 5.0  # how often a normal day is checked
 TRIAL_STEP_MIN = 1.0  # resolution of time to alert
 TRIAL_CAP_H = 24.0  # no alert within this long after the cut counts as undetected
 MAX_DRAWS = 1000  # draws of a moment before giving up on finding the person at home
+LEAVE_ONE_OUT = "leave-one-day-out"  # each day judged by a baseline of all the other days
+PAST_ONLY = "past-days"  # each day judged by a baseline of the days before it, as deployed
+PROTOCOLS = (LEAVE_ONE_OUT, PAST_ONLY)
+HISTORY_BANDS = (("0-6 days", 0, 6), ("7-13 days", 7, 13), ("14-20 days", 14, 20),
+                 ("21+ days", 21, 10_000))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,9 @@ class EvalReport:
     false_alarms: tuple[FalseAlarm, ...]
     trials: tuple[Trial, ...]
     notes: tuple[str, ...] = field(default=())
+    protocol: str = LEAVE_ONE_OUT
+    history: Mapping[date, int] = field(default_factory=dict)  # days each day's baseline knew
+    tz: str = ""  # the recording's clock (local days of the trials)
 
     def summary(self) -> dict[str, object]:
         """The figures as a flat JSON-able dict."""
@@ -86,7 +94,7 @@ class EvalReport:
         asleep_delays = [t.delay.total_seconds() / 60.0 for t in asleep if t.delay is not None]
         return {
             "source": self.source,
-            "protocol": "leave-one-day-out",
+            "protocol": self.protocol,
             "resident_days": days,
             "false_alarms": len(self.false_alarms),
             "false_alarms_per_resident_day": round(per_day, 4),
@@ -112,7 +120,31 @@ class EvalReport:
             "asleep_median_normal_gap_min": _rounded(
                 [t.normal_gap.total_seconds() / 60.0 for t in asleep], 0.5
             ),
+            "by_history": self.by_history(),
         }
+
+    def by_history(self) -> dict[str, dict[str, float | int | None]]:
+        """Resident-days, false alarms and trials by how many days the baseline had learned from
+        (the first week runs on defaults): how the detectors do as a person's history grows."""
+        out: dict[str, dict[str, float | int | None]] = {}
+        zone_ = zone(self.tz) if self.tz else None
+        for label, lo, hi in HISTORY_BANDS:
+            days = {d for d in self.days if lo <= self.history.get(d, 0) <= hi}
+            if not days:
+                continue
+            trials = [t for t in self.trials if _local_day(t.cut, zone_) in days]
+            delays = [t.delay.total_seconds() / 60.0 for t in trials if t.delay is not None]
+            out[label] = {
+                "resident_days": len(days),
+                "false_alarms": sum(1 for a in self.false_alarms if a.day in days),
+                "trials": len(trials),
+                "median_time_to_alert_min": _rounded(delays, 0.5),
+            }
+        return out
+
+
+def _local_day(at: datetime, tz: tzinfo | None) -> date:
+    return at.astimezone(tz).date() if tz is not None else at.date()
 
 
 def _rounded(values: list[float], q: float) -> float | None:
@@ -125,16 +157,26 @@ def _day_bounds(day: date, tz_name: str) -> tuple[float, float]:
     return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
+def learned_from(day: date, days: list[date], protocol: str) -> list[date]:
+    """The days whose history judges ``day``: all others, or (``past-days``) those before it."""
+    if protocol == PAST_ONLY:
+        return [d for d in days if d < day]
+    if protocol == LEAVE_ONE_OUT:
+        return [d for d in days if d != day]
+    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+
+
 def fit_held_out(
     recording: Recording,
     timeline: Timeline,
     days: list[date],
     params: Mapping[str, Any] | None = None,
+    protocol: str = LEAVE_ONE_OUT,
 ) -> dict[date, RoutineBaseline]:
-    """A baseline per day, each fitted on the other days (``params``: hyper-parameters)."""
+    """A baseline per day, each fitted on the days ``learned_from`` (``params``: hyper-parameters)."""
     return {
         day: RoutineBaseline(recording.tz, **dict(params or {})).fit(
-            timeline, days=[d for d in days if d != day]
+            timeline, days=learned_from(day, days, protocol)
         )
         for day in days
     }
@@ -243,18 +285,19 @@ def evaluate(
     trials: int = 200,
     seed: int = 0,
     params: Mapping[str, Any] | None = None,
+    protocol: str = LEAVE_ONE_OUT,
 ) -> EvalReport:
     """The full protocol on one recording (one resident)."""
     timeline = Timeline(recording.events)
     days = complete_days(timeline, zone(recording.tz))
-    baselines = fit_held_out(recording, timeline, days, params)
+    baselines = fit_held_out(recording, timeline, days, params, protocol)
     detector = RoutineDetector()
     alarms = [
         alarm for day in days for alarm in replay_day(baselines[day], detector, timeline, day)
     ]
     notes = []
     if any(not b.baseline_ready_ for b in baselines.values()):
-        notes.append("fewer than 8 complete days: some held-out baselines are defaults")
+        notes.append("some days were judged on defaults (their baseline had under 7 days)")
     lenient = {**(params or {}), "min_days": 1}
     yardsticks = {
         day: RoutineBaseline(recording.tz, **lenient).fit(
@@ -268,4 +311,14 @@ def evaluate(
         if days
         else []
     )
-    return EvalReport(recording.source, tuple(days), tuple(alarms), tuple(results), tuple(notes))
+    history = {day: baseline.days_ for day, baseline in baselines.items()}
+    return EvalReport(
+        recording.source,
+        tuple(days),
+        tuple(alarms),
+        tuple(results),
+        tuple(notes),
+        protocol,
+        history,
+        recording.tz,
+    )

@@ -119,3 +119,45 @@ def test_eval_as_if_the_home_had_fewer_sensors(
     assert "unknown kind chair" in capsys.readouterr().err
     assert main([*argv, "--without", "motion,bed,flush,contact"]) == 2
     assert "no events left" in capsys.readouterr().err
+
+
+def test_past_days_protocol_learns_as_a_deployed_system_does() -> None:
+    """Each day is judged by what the days before it taught: defaults for the first week, then
+    a personal baseline that grows (docs/detection.md, "As a deployed system learns")."""
+    recording = Recording(tuple(history(16)), (), "UTC", "constructed")
+    report = evaluate(recording, trials=10, seed=3, protocol="past-days")
+    days = sorted(report.days)
+    assert [report.history[d] for d in days] == list(range(len(days)))
+    summary = report.summary()
+    assert summary["protocol"] == "past-days"
+    bands = summary["by_history"]
+    assert isinstance(bands, dict)
+    assert {k: (v["resident_days"], v["false_alarms"]) for k, v in bands.items()} == {
+        "0-6 days": (7, 0),
+        "7-13 days": (7, 0),
+        "14-20 days": (1, 0),
+    }
+    assert sum(v["trials"] for v in bands.values()) == 10
+    assert report.notes  # the first week ran on defaults
+    loo = evaluate(recording, trials=10, seed=3)
+    assert set(loo.history.values()) == {len(days) - 1}
+    with pytest.raises(ValueError, match="protocol"):
+        evaluate(recording, trials=1, protocol="future-days")
+
+
+def test_eval_past_days_through_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rows = "".join(
+        f"{e.time.isoformat()},{e.sensor},{e.room},{e.kind},{e.value:g}\n" for e in history(10)
+    )
+    (tmp_path / "home.csv").write_text("timestamp,sensor,room,kind,value\n" + rows)
+    argv = ["eval", "inactivity", "--data", str(tmp_path), "--format", "events-csv",
+            "--trials", "5", "--protocol", "past-days"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Protocol: past days" in out
+    assert "baseline learned from 0-6 days: 0 in 7 resident-days (trials there:" in out
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["protocol"] == "past-days"
+    assert summary["by_history"]["7-13 days"]["resident_days"] == 2
