@@ -30,7 +30,9 @@ from alerts.routine.detectors import (
     INACTIVITY,
     MISSED_MEAL,
     NIGHT_EXIT,
+    NO_BASELINE_NOTE,
     NOT_UP,
+    PERSONAL_NOTE,
     RoutineDetector,
     RoutineFinding,
     RoutineStatus,
@@ -57,6 +59,11 @@ REFIT_EVERY = timedelta(days=1)
 LATE_READINGS = timedelta(hours=6)  # each sweep fetches this far back again (late readings)
 MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
 ACTIVITY_MEASUREMENTS = ("motion", "contact_open", "bed_occupied", "flush")
+# the alert's summary is the detector's own words (a tooltip on the console), not a message key
+NOTE_WORDS = {
+    NO_BASELINE_NOTE: "conservative defaults: no personal baseline yet",
+    PERSONAL_NOTE: "from this person's own days",
+}
 BATHROOM_WATCHED, BATHROOM_OFF, BATHROOM_NO_SENSOR = "watched", "off", "no_sensor"
 WANDERING_FLAG = "dementia"  # 失智: leaving at night is an alert for these residents
 
@@ -255,7 +262,8 @@ class RoutineMonitor:
         fingerprint = f"{finding.kind}:{ctx.gateway_id}:{finding.since.isoformat()}"
         summary = (
             f"{finding.kind}: {finding.observed.total_seconds() / 60:.0f} min "
-            f"(allowed {finding.threshold.total_seconds() / 60:.0f} min; {finding.note})"
+            f"(allowed {finding.threshold.total_seconds() / 60:.0f} min; "
+            f"{NOTE_WORDS.get(finding.note, finding.note)})"
         )
         return await self._service.raise_condition(
             kind=finding.kind,

@@ -144,6 +144,7 @@ async def test_an_incapacitation_is_found_within_hours_and_raised_once(world: Wo
     alert = raised[0]
     assert alert.kind in INACTIVITY_KINDS
     assert alert.priority == "high"
+    assert alert.summary.endswith("min; from this person's own days)")  # words, not a key
     found_after = alert.raised_at - CUT
     assert found_after <= timedelta(hours=16)
     world.clock.advance(SWEEP.total_seconds())
