@@ -26,6 +26,7 @@ from alerts.routine.timeline import Timeline, count_between, local_hour, night_h
 log = logging.getLogger(__name__)
 
 HOURS = 24
+LEARN_DAYS = 35  # a baseline learns from at most the last five weeks (the monitor keeps as much)
 SLEEP_WAKE_MAX_S = 1800.0  # up for less than this in the night (toilet) does not end the night
 NIGHT_MIN_S = 3 * 3600.0  # a main night is at least this long
 NIGHT_MID_RANGE = (to_night_hour(21.0), to_night_hour(12.0))  # a night's middle falls 21:00–12:00

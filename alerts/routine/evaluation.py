@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from alerts.routine.baseline import RoutineBaseline, complete_days
+from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline, complete_days
 from alerts.routine.detectors import INACTIVITY_KINDS, RoutineDetector
 from alerts.routine.loaders import Recording, zone
 from alerts.routine.situation import Status, classify
@@ -158,12 +158,17 @@ def _day_bounds(day: date, tz_name: str) -> tuple[float, float]:
 
 
 def learned_from(day: date, days: list[date], protocol: str) -> list[date]:
-    """The days whose history judges ``day``: all others, or (``past-days``) those before it."""
+    """The days whose history judges ``day``: the others, or (``past-days``) those before it —
+    at most ``LEARN_DAYS`` of them, the nearest, as the deployed monitor keeps five weeks (and a
+    year-long recording stays a matter of minutes)."""
     if protocol == PAST_ONLY:
-        return [d for d in days if d < day]
-    if protocol == LEAVE_ONE_OUT:
-        return [d for d in days if d != day]
-    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+        candidates = [d for d in days if d < day]
+    elif protocol == LEAVE_ONE_OUT:
+        candidates = [d for d in days if d != day]
+    else:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    nearest = sorted(candidates, key=lambda d: (abs((d - day).days), d))[:LEARN_DAYS]
+    return sorted(nearest)
 
 
 def fit_held_out(

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.detector_health import DetectorProblem
 from alerts.models import RoutineBaselineRow
-from alerts.routine.baseline import RoutineBaseline
+from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline
 from alerts.routine.detectors import (
     BATHROOM_STAY,
     INACTIVITY,
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 # What the baseline learns from: five weeks of the person's own days. The missed-meal rule needs
 # 28 days at home (baseline.meal_min_days); a 28-day window holds only 27 complete days, so with
 # four weeks here it could never learn a meal window.
-HISTORY = timedelta(days=35)
+HISTORY = timedelta(days=LEARN_DAYS)
 RECENT = timedelta(days=2)  # what the detectors look at (their documented need)
 REFIT_EVERY = timedelta(days=1)
 LATE_READINGS = timedelta(hours=6)  # each sweep fetches this far back again (late readings)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from alerts.routine.evaluation import evaluate
+from alerts.routine.baseline import LEARN_DAYS
+from alerts.routine.evaluation import evaluate, learned_from
 from alerts.routine.loaders import Recording
 from anxin.__main__ import main
 from tests.datasets import dataset
-from tests.routine.homes import history
+from tests.routine.homes import START, history
 
 
 def test_regular_resident_has_no_false_alarms_and_is_found() -> None:
@@ -161,3 +162,16 @@ def test_eval_past_days_through_the_command_line(
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["protocol"] == "past-days"
     assert summary["by_history"]["7-13 days"]["resident_days"] == 2
+
+
+def test_a_baseline_learns_from_the_nearest_five_weeks_as_the_monitor_keeps() -> None:
+    """A long recording: each day is judged by at most LEARN_DAYS days, the nearest ones — what
+    the deployed monitor would know, and a year of data stays minutes, not hours, to replay."""
+    days = [START + timedelta(days=n) for n in range(50)]
+    day = days[20]
+    around = learned_from(day, days, "leave-one-day-out")
+    assert len(around) == LEARN_DAYS == 35
+    assert day not in around
+    assert max(abs((d - day).days) for d in around) <= 18  # 17 before and 18 after, nearest first
+    before = learned_from(days[45], days, "past-days")
+    assert before == days[10:45]
