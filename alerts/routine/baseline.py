@@ -20,14 +20,20 @@ import numpy as np
 
 from alerts.routine.events import BATHROOM, SensorEvent
 from alerts.routine.loaders import zone
-from alerts.routine.situation import SLEEP_PIECE_MIN_S, SleepWindow, Status, classify, stay_start
+from alerts.routine.situation import (
+    SLEEP_PIECE_MIN_S,
+    SLEEP_WAKE_MAX_S,
+    SleepWindow,
+    Status,
+    classify,
+    stay_start,
+)
 from alerts.routine.timeline import Timeline, count_between, local_hour, night_hour, to_night_hour
 
 log = logging.getLogger(__name__)
 
 HOURS = 24
 LEARN_DAYS = 35  # a baseline learns from at most the last five weeks (the monitor keeps as much)
-SLEEP_WAKE_MAX_S = 1800.0  # up for less than this in the night (toilet) does not end the night
 NIGHT_MIN_S = 3 * 3600.0  # a main night is at least this long
 NIGHT_MID_RANGE = (to_night_hour(21.0), to_night_hour(12.0))  # a night's middle falls 21:00–12:00
 POOL_WIDTHS = (1, 3, 12)  # ± hours pooled when an hour has too few samples, widest last
@@ -250,8 +256,9 @@ class RoutineBaseline:
         alert = min(getup_hi + self.getup_margin_h, to_night_hour(GETUP_ALERT_LATEST))
         bed_lo = _quantile(bedtimes, 1.0 - self.getup_quantile)
         self.bathroom_at_night_ = self._bathroom_at_night(timeline, spans, complete, excluded)
+        getup_lo = _quantile(getups, 1.0 - self.getup_quantile)
         self.window_ = SleepWindow(
-            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_at_night_
+            tz, bed_lo, getup_hi, alert, self.has_bed_sensor_, self.bathroom_at_night_, getup_lo
         )
         self.usual_getup_hour_ = (_quantile(getups, 0.5) + 15.0) % 24.0
         self.night_exit_window_ = (bed_lo, _quantile(getups, 0.5))

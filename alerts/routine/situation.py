@@ -16,6 +16,7 @@ from alerts.routine.events import BATHROOM
 from alerts.routine.timeline import Timeline, night_hour
 
 SLEEP_PIECE_MIN_S = 3600.0  # a quiet span shorter than this is not part of a night's sleep
+SLEEP_WAKE_MAX_S = 1800.0  # up for less than this in the night (toilet) does not end the night
 BEDTIME_SLACK_H = 1.0  # going quiet up to an hour before the earliest usual bedtime is sleep too
 NIGHT_MAX_S = 20 * 3600.0  # one night's sleep never explains a longer silence
 
@@ -42,6 +43,7 @@ class SleepWindow:
     # quiet that begins last seen in the bathroom is not sleep (a bathroom with a motion sensor,
     # no bed mat, and not switched off by the person's own nights: baseline._bathroom_at_night)
     bathroom_at_night: bool
+    getup_lo: float = 15.0  # early usual get-up time (default 06:00)
 
     def contains(self, night: float) -> bool:
         """True when a night hour lies between the early bedtime (with slack) and late get-up."""
@@ -57,6 +59,25 @@ class Situation:
     silence_s: float
     resting: bool  # a seat or bed is occupied
     bathroom_since: float  # start of the current bathroom stay, NaN if not in the bathroom
+
+
+def up_for_the_day(timeline: Timeline, window: SleepWindow, i: int) -> bool:
+    """Without a bed mat: the night is over before the quiet that began at event ``i`` — a long
+    quiet that began inside the sleep window ended after the early usual get-up time, and the
+    person was then up for longer than a night-time wake (as nights are learned: shorter wakes
+    join the night, longer ones end it)."""
+    start, end = timeline.long_quiet[i]
+    if math.isnan(end):
+        return False
+    since = timeline.t[i]
+    n_start, n_end, n_since = (night_hour(x, window.tz) for x in (start, end, since))
+    return (
+        since - end >= SLEEP_WAKE_MAX_S
+        and since - start < NIGHT_MAX_S
+        and n_start <= n_end <= n_since
+        and window.contains(n_start)
+        and n_end >= window.getup_lo
+    )
 
 
 def _night_sleep(window: SleepWindow, since: float, now: float) -> bool:
@@ -100,7 +121,12 @@ def classify(timeline: Timeline, window: SleepWindow, now: float) -> Situation:
     else:
         # as when nights are learned (baseline._sleep_pieces): quiet on a seat is not the night
         in_bathroom = window.bathroom_at_night and timeline.room[i] == BATHROOM
-        asleep = not in_bathroom and not resting and _night_sleep(window, timeline.t[i], now)
+        asleep = (
+            not in_bathroom
+            and not resting
+            and _night_sleep(window, timeline.t[i], now)
+            and not up_for_the_day(timeline, window, i)
+        )
     if asleep:
         late = night_hour(now, window.tz) > window.getup_alert
         return Situation(Status.NOT_UP if late else Status.ASLEEP, i, silence, resting, bath)

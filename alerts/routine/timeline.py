@@ -22,6 +22,7 @@ from alerts.routine.events import (
 )
 
 PASSAGE_S = 300.0  # front-door openings this close, with nothing else between, are one passage
+LONG_QUIET_S = 3 * 3600.0  # a quiet span this long (not seated, not away) may be a night
 NIGHT_PIVOT_HOUR = 15.0  # "night hours" count from 15:00 local so one night never wraps midnight
 NAN = math.nan
 
@@ -59,6 +60,8 @@ class Timeline:
         self.resting: list[bool] = []
         self.away: list[bool] = []
         self.bath_since: list[float] = []
+        # the last LONG_QUIET_S span (not seated, not away) ended at or before each event
+        self.long_quiet: list[tuple[float, float]] = []
         self.departures: list[float] = []  # starts of door passages that left the home
         self.kitchen: list[float] = []  # times of kitchen activity
         self.bed_events = 0
@@ -69,6 +72,7 @@ class Timeline:
         last_door = -math.inf
         last_inside = -math.inf
         bath_since = NAN
+        long_quiet = (NAN, NAN)
         for ev in sorted(events, key=lambda e: e.time):
             if not ev.is_activity:
                 continue
@@ -102,6 +106,13 @@ class Timeline:
             )
             if ev.room == KITCHEN:
                 self.kitchen.append(ts)
+            if (
+                self.t
+                and ts - self.t[-1] >= LONG_QUIET_S
+                and not (self.resting[-1] or self.away[-1])
+            ):
+                long_quiet = (self.t[-1], ts)
+            self.long_quiet.append(long_quiet)
             self.t.append(ts)
             self.room.append(ev.room)
             self.kind.append(ev.kind)

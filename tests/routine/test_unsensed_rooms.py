@@ -118,3 +118,31 @@ def test_where_the_bedroom_is_seen_a_night_in_the_bathroom_is_not_sleep() -> Non
     assert base.window_.bathroom_at_night
     night = _home(*days, _no_bed_mat(TODAY), pulse(at(TODAY, 26.0), "bathroom"))  # 02:00
     assert "bathroom_stay" in _kinds(base, night, 26.0 + 2.0)
+
+
+def _late_riser_some_days(day: date, n: int) -> list[SensorEvent]:
+    """No bed mat; on every other day the first sign of life is at 10:00, not 07:06."""
+    events = _no_bed_mat(day)
+    return [e for e in events if e.time >= at(day, 10.0)] if n % 2 else events
+
+
+def test_quiet_after_getting_up_is_not_the_night() -> None:
+    """Up at 07:06 (the usual early get-up), about for 85 min, then nothing from 08:31: nights
+    are learned as ending with the first wake longer than 30 min, so this is not "still asleep"
+    until the late usual get-up (10:00) and the not-up limit — it is an awake silence."""
+    days = [_late_riser_some_days(START + timedelta(days=n), n) for n in range(DAYS)]
+    base = RoutineBaseline("UTC").fit(_home(*days))
+    assert base.window_.getup_hi >= to_night_hour(10.0)
+    assert base.window_.getup_lo <= to_night_hour(7.2)
+    events = _home(*days, _no_bed_mat(TODAY, until=8.6))
+    situation = classify(Timeline(events), base.window_, at(TODAY, 9.5).timestamp())
+    assert situation.status is Status.AWAKE
+    assert "inactivity" in _kinds(base, events, 9.75)
+
+
+def test_a_drink_of_water_at_three_does_not_end_the_night() -> None:
+    days = [_late_riser_some_days(START + timedelta(days=n), n) for n in range(DAYS)]
+    base = RoutineBaseline("UTC").fit(_home(*days))
+    night = _home(*days, _no_bed_mat(TODAY), pulse(at(TODAY, 27.0), "kitchen", 5))
+    situation = classify(Timeline(night), base.window_, at(TODAY, 28.0).timestamp())
+    assert situation.status is Status.ASLEEP
