@@ -21,6 +21,7 @@ class CuttableLink:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._relays: set[asyncio.Task[object]] = set()  # one per accepted connection
 
     async def start(self) -> None:
         """Listen (on a fresh free port the first time, on the same port after a cut)."""
@@ -35,6 +36,12 @@ class CuttableLink:
         for writer in list(self._writers):
             writer.close()
         await self._drain_tasks()
+        # relays still connecting upstream when cut: cancelled, so none opens a connection
+        # that nobody closes (an unclosed transport warns later, in whichever test GC runs)
+        relays = list(self._relays)
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
         if server is not None:
             # after the connections: from Python 3.12 on it also waits for them to close
             await server.wait_closed()
@@ -54,11 +61,27 @@ class CuttableLink:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        self._relays.add(me)
+        try:
+            await self._relay_once(reader, writer)
+        except asyncio.CancelledError:
+            # only cut() cancels a relay; asyncio's server callback reads the task's exception,
+            # which for a cancelled task would itself raise there
+            writer.close()
+        finally:
+            self._relays.discard(me)
+
+    async def _relay_once(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             writer.close()
             return
+        except asyncio.CancelledError:
+            writer.close()
+            raise
         self._writers.update((writer, up_writer))
         pumps = [
             asyncio.create_task(self._pump(reader, up_writer)),
