@@ -185,3 +185,8 @@ class RoutineBaselineRow(Base):
     bathroom: Mapped[str] = mapped_column(String(16))  # watched | off | no_sensor
     getup_limit: Mapped[str | None] = mapped_column(String(5), default=None)  # local HH:MM
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the last check, as it changes: awake / asleep / not_up / away, quiet since, and when an
+    # inactivity alarm comes if nothing moves (awake only)
+    situation: Mapped[str | None] = mapped_column(String(16), default=None)
+    quiet_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

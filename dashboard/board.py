@@ -168,7 +168,7 @@ async def resident_page(
             devices=devices,
             contacts=await residents.contacts_of(session, resident.id),
             notes=await residents.notes_of(session, resident.id),
-            routine=await residents.routine_of(session, resident.id, kit, caller.lang),
+            routine=await residents.routine_of(session, resident.id, kit, caller.lang, zone, now),
         ),
     )
 

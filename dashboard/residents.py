@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,21 +115,48 @@ async def contacts_of(session: AsyncSession, resident_id: int) -> list[Contact]:
     ]
 
 
-async def routine_of(session: AsyncSession, resident_id: int, kit: HomeKit, lang: str) -> list[str]:
-    """What the routine detectors know of the resident, in words: a personal baseline or the
-    defaults still (written by the routine monitor), rules that are off in this home, and what
-    its sensors cannot tell apart (``dashboard.coverage``)."""
+async def routine_of(
+    session: AsyncSession, resident_id: int, kit: HomeKit, lang: str, zone: ZoneInfo, now: datetime
+) -> list[str]:
+    """What the routine detectors know of the resident, in words: the last check (quiet since
+    when, and when an alarm comes if nothing moves), a personal baseline or the defaults still
+    (written by the routine monitor), rules that are off in this home, and what its sensors
+    cannot tell apart (``dashboard.coverage``)."""
     row = await session.get(RoutineBaselineRow, resident_id)
     if row is None:
         lines = [translate(lang, "routine.not_learned")]
-    elif row.ready:
-        lines = [translate(lang, "routine.personal", days=row.days, getup=row.getup_limit or "—")]
     else:
-        lines = [translate(lang, "routine.learning", days=row.days, needed=row.min_days)]
-    if row is not None and row.bathroom == "off":
-        lines.append(translate(lang, "routine.bathroom_off"))
+        lines = situation_words(row, lang, zone, now)
+        if row.ready:
+            getup = row.getup_limit or "—"
+            lines.append(translate(lang, "routine.personal", days=row.days, getup=getup))
+        else:
+            lines.append(translate(lang, "routine.learning", days=row.days, needed=row.min_days))
+        if row.bathroom == "off":
+            lines.append(translate(lang, "routine.bathroom_off"))
     gaps = coverage.gaps((d.kind, d.room) for d in kit.devices)
     return lines + [translate(lang, key) for key in gaps]
+
+
+def situation_words(row: RoutineBaselineRow, lang: str, zone: ZoneInfo, now: datetime) -> list[str]:
+    """The routine monitor's last check in words (nothing before its first check)."""
+    if row.situation is None or row.quiet_since is None:
+        return []
+    since = _clock(row.quiet_since, zone, now)
+    if row.situation == "awake" and row.alarm_at is not None:
+        return [
+            translate(lang, "routine.now_awake", since=since, alarm=_clock(row.alarm_at, zone, now))
+        ]
+    if row.situation in ("asleep", "not_up", "away"):
+        return [translate(lang, f"routine.now_{row.situation}", since=since)]
+    return []
+
+
+def _clock(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
+    """``HH:MM`` in the station's zone, with the date in front when it is not today there."""
+    local = moment.astimezone(zone)
+    today = now.astimezone(zone).date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
 
 
 async def notes_of(session: AsyncSession, resident_id: int) -> str:

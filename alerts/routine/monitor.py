@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -117,6 +117,7 @@ class RoutineMonitor:
         self._min_days = min_days
         self._homes: dict[str, _Home] = {}
         self.statuses: dict[int, RoutineStatus] = {}  # resident id -> what the console shows
+        self._shown: dict[int, tuple[str, datetime | None, datetime | None]] = {}  # as written
         self.failed_homes: tuple[str, ...] = ()  # gateways the last sweep could not check
         self._failing: tuple[datetime, str] | None = None  # since when homes fail, first error
 
@@ -164,6 +165,7 @@ class RoutineMonitor:
                     if self._failing is None:
                         self._failing = (now, f"{type(err).__name__}: {err}"[:300])
                 failed.append(ctx.gateway_id)
+        await self._record_statuses(now)
         self.failed_homes = tuple(failed)
         if not failed:
             self._failing = None
@@ -207,6 +209,32 @@ class RoutineMonitor:
                 raised.append(alert)
         return raised
 
+    async def _record_statuses(self, now: datetime) -> None:
+        """Keep each resident's situation where the console can read it — only what changed
+        since the last sweep (an unchanged home costs no write)."""
+        changed: dict[int, tuple[str, datetime | None, datetime | None]] = {}
+        for resident_id, status in self.statuses.items():
+            alarm_at = None
+            if status.last_activity is not None and status.allowed_silence is not None:
+                alarm_at = status.last_activity + status.allowed_silence
+            shown = (status.status, status.last_activity, alarm_at)
+            if self._shown.get(resident_id) != shown:
+                changed[resident_id] = shown
+        if not changed:
+            return
+        try:
+            async with self._sessions() as session, session.begin():
+                for resident_id, (situation, quiet_since, alarm_at) in changed.items():
+                    await session.execute(
+                        update(RoutineBaselineRow)
+                        .where(RoutineBaselineRow.resident_id == resident_id)
+                        .values(situation=situation, quiet_since=quiet_since, alarm_at=alarm_at)
+                    )
+        except SQLAlchemyError:  # the console shows an older situation; detection goes on
+            log.exception("routine_status_not_recorded residents=%d", len(changed))
+            return
+        self._shown.update(changed)
+
     async def _record(self, resident_id: int, baseline: RoutineBaseline, now: datetime) -> None:
         """Keep what was learned where the console (maybe another process) can read it."""
         if not baseline.bathroom_observable_:
@@ -228,6 +256,7 @@ class RoutineMonitor:
                 await session.merge(row)
         except SQLAlchemyError:  # the console shows an older baseline; detection goes on
             log.exception("routine_baseline_not_recorded resident=%d", resident_id)
+        self._shown.pop(resident_id, None)  # the situation is written again after this sweep
 
     def _fit(self, ctx: GatewayContext, history: EventHistory) -> RoutineBaseline:
         return RoutineBaseline(ctx.station_timezone, min_days=self._min_days).fit(

@@ -158,3 +158,16 @@ async def test_resident_page_says_whether_the_routine_is_personal_yet(
         "<span>No motion sensor in the bathroom: long bathroom stays are not watched</span>"
     )
     assert "front-door" not in personal
+    # the monitor's last check: quiet since when, and when the alarm comes if nothing moves
+    async with world.sessions() as session, session.begin():
+        kept = await session.get(RoutineBaselineRow, resident)
+        assert kept is not None
+        kept.situation, kept.quiet_since, kept.alarm_at = "awake", local(8, 50), local(12, 50)
+    assert (await routine("zh-CN")).startswith(
+        "<span>自 08:50 无活动；若仍无活动，12:50 报警</span> · <span>个人作息基线"
+    )
+    async with world.sessions() as session, session.begin():
+        kept = await session.get(RoutineBaselineRow, resident)
+        assert kept is not None
+        kept.situation, kept.quiet_since, kept.alarm_at = "asleep", local(23, 10, day=0), None
+    assert (await routine("en")).startswith("<span>Asleep (quiet since 02-28 23:10)</span>")

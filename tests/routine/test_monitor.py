@@ -82,6 +82,14 @@ async def test_two_weeks_of_history_give_a_personal_baseline(world: World) -> No
     assert row.bathroom == "watched"  # the demo home's bathroom has a motion sensor
     assert re.fullmatch(r"\d\d:\d\d", row.getup_limit or "")
     assert row.fitted_at == CUT
+    status = world.monitor.statuses[row.resident_id]  # and the check, as the console reads it
+    assert row.situation == status.status
+    assert row.quiet_since == status.last_activity
+    if status.status == "awake":
+        assert status.allowed_silence is not None
+        assert row.alarm_at == row.quiet_since + status.allowed_silence
+    else:
+        assert row.alarm_at is None
 
 
 async def test_without_history_the_defaults_are_recorded(world: World) -> None:

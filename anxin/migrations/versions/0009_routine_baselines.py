@@ -1,5 +1,5 @@
-"""What the routine monitor learned of each resident, for the console: routine_baselines
-(model: alerts.models.RoutineBaselineRow).
+"""What the routine monitor learned of each resident and its last check, for the console:
+routine_baselines (model: alerts.models.RoutineBaselineRow).
 
 Revision ID: 0009_routine_baselines
 Revises: 0008_service_status
@@ -29,6 +29,9 @@ def upgrade() -> None:
         sa.Column("bathroom", sa.String(length=16), nullable=False),
         sa.Column("getup_limit", sa.String(length=5), nullable=True),
         sa.Column("fitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("situation", sa.String(length=16), nullable=True),
+        sa.Column("quiet_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("alarm_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["resident_id"],
             ["residents.id"],
