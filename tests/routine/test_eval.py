@@ -10,6 +10,7 @@ import pytest
 
 from alerts.routine.baseline import LEARN_DAYS
 from alerts.routine.evaluation import evaluate, learned_from
+from alerts.routine.events import SensorEvent
 from alerts.routine.loaders import Recording
 from anxin.__main__ import main
 from tests.datasets import dataset
@@ -100,14 +101,19 @@ def test_eval_inactivity_on_a_slice_of_van_kasteren_a(
     assert 0 < summary["median_time_to_alert_min"] <= summary["p95_time_to_alert_min"] <= 24 * 60
 
 
+def _write_events_csv(folder: Path, events: list[SensorEvent]) -> None:
+    """``events`` as one file of the documented events-csv format."""
+    rows = "".join(
+        f"{e.time.isoformat()},{e.sensor},{e.room},{e.kind},{e.value:g}\n" for e in events
+    )
+    (folder / "home.csv").write_text("timestamp,sensor,room,kind,value\n" + rows)
+
+
 def test_eval_as_if_the_home_had_fewer_sensors(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``--without bed`` replays the same home as if it had no bed mat (docs/detection.md)."""
-    rows = "".join(
-        f"{e.time.isoformat()},{e.sensor},{e.room},{e.kind},{e.value:g}\n" for e in history(10)
-    )
-    (tmp_path / "home.csv").write_text("timestamp,sensor,room,kind,value\n" + rows)
+    _write_events_csv(tmp_path, history(10))
     argv = ["eval", "inactivity", "--data", str(tmp_path), "--format", "events-csv",
             "--trials", "10"]  # fmt: skip
     assert main([*argv, "--without", "bed,door"]) == 0
@@ -149,10 +155,7 @@ def test_past_days_protocol_learns_as_a_deployed_system_does() -> None:
 def test_eval_past_days_through_the_command_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    rows = "".join(
-        f"{e.time.isoformat()},{e.sensor},{e.room},{e.kind},{e.value:g}\n" for e in history(10)
-    )
-    (tmp_path / "home.csv").write_text("timestamp,sensor,room,kind,value\n" + rows)
+    _write_events_csv(tmp_path, history(10))
     argv = ["eval", "inactivity", "--data", str(tmp_path), "--format", "events-csv",
             "--trials", "5", "--protocol", "past-days"]  # fmt: skip
     assert main(argv) == 0
