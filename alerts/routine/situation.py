@@ -97,7 +97,10 @@ def stay_start(timeline: Timeline, window: SleepWindow, i: int) -> float:
     if window.bathroom_at_night or window.has_bed_sensor or math.isnan(since):
         return since
     start = since
-    for k in range(bisect.bisect_left(timeline.t, since), i):
+    # a stay already 20 h long alarms whatever happened before, so that far back is enough (and
+    # a home whose every sensor is in the bathroom does not cost a scan of its whole history)
+    first = bisect.bisect_left(timeline.t, max(since, timeline.t[i] - NIGHT_MAX_S))
+    for k in range(first, i):
         quiet_from = timeline.t[k]
         if timeline.t[k + 1] - quiet_from >= SLEEP_PIECE_MIN_S and window.contains(
             night_hour(quiet_from, window.tz)
