@@ -71,6 +71,13 @@ def add_commands(subparsers: Any) -> None:
         metavar="HZ",
         help="score the trials as a sensor sampling at HZ would have recorded them",
     )
+    ev.add_argument(
+        "--device-variants",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="leave-subjects-out: train also on device variants of the trials (default; "
+        "--no-device-variants trains as falls-v1 did)",
+    )
     ev.set_defaults(handler=_run_eval)
 
 
@@ -82,7 +89,9 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_eval(args: argparse.Namespace) -> int:
     """Handler of ``anxin eval falls``."""
     subjects = args.subjects.split(",") if args.subjects else None
-    device = Device(args.data, args.fmt, args.sensor, args.device_range, args.device_rate)
+    device = Device(
+        args.data, args.fmt, args.sensor, args.device_range, args.device_rate, args.device_variants
+    )
     if (err := device.problem()) is not None:
         sys.stderr.write(f"anxin eval falls: {err}\n")
         return 2
@@ -99,6 +108,7 @@ class Device:
     sensor: str = "adxl345"
     range_g: float | None = None
     rate_hz: float | None = None
+    variants: bool = True  # leave-subjects-out models also trained on device variants
 
     def problem(self) -> str | None:
         """Why these options cannot be used, or None."""
@@ -178,8 +188,12 @@ def eval_falls(
         use_loso = (fmt == "sisfall") if loso is None else loso
         seen_by = device or Device(data, fmt)
         if use_loso:
-            outcomes = leave_subjects_out(trials, folds=LOSO_FOLDS, device=seen_by)
+            outcomes = leave_subjects_out(
+                trials, folds=LOSO_FOLDS, device=seen_by, device_variants=seen_by.variants
+            )
             how = f"leave-subjects-out, group {LOSO_FOLDS}-fold by subject"
+            if not seen_by.variants:
+                how += ", trained without device variants"
         else:
             path = model_path or SHIPPED_MODEL_PATH
             outcomes = score(load_model(path), trials, seen_by)

@@ -13,6 +13,7 @@ from gateway.fall_detection.detector import FallDetector
 from gateway.fall_detection.model import FallModel
 from gateway.fall_detection.signals import Trial
 from gateway.fall_detection.training import (
+    DEVICE_VARIANTS,
     FallClassifier,
     candidate_rows,
     select_rows,
@@ -150,10 +151,12 @@ def leave_subjects_out(
     folds: int = 5,
     classifier: Callable[[], FallClassifier] = FallClassifier,
     device: Callable[[Trial], Trial] = as_recorded,
+    device_variants: bool = True,
 ) -> list[TrialOutcome]:
     """Group k-fold by subject: every trial is scored by a model trained without its subject
-    (nor any device variant of its subject's trials)."""
-    augmented, origin = training_set(trials)
+    (nor any device variant of its subject's trials); ``device_variants=False`` trains as
+    falls-v1 did, on the trials as recorded only."""
+    augmented, origin = training_set(trials, DEVICE_VARIANTS if device_variants else ())
     rows = candidate_rows(augmented)
     subjects = np.array([t.subject for t in trials])
     n_folds = min(folds, len(set(subjects.tolist())))

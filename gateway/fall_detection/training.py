@@ -57,11 +57,14 @@ class CandidateRows:
     n_adl_trials: int
 
 
-def training_set(trials: Sequence[Trial]) -> tuple[list[Trial], list[int]]:
-    """The trials followed by their ``DEVICE_VARIANTS``, and for each the original's position."""
+def training_set(
+    trials: Sequence[Trial],
+    variants: Sequence[tuple[str, Callable[[Trial], Trial]]] = DEVICE_VARIANTS,
+) -> tuple[list[Trial], list[int]]:
+    """The trials followed by their ``variants``, and for each the original's position."""
     out = list(trials)
     origin = list(range(len(trials)))
-    for _, variant in DEVICE_VARIANTS:
+    for _, variant in variants:
         out.extend(variant(trial) for trial in trials)
         origin.extend(range(len(trials)))
     return out, origin

@@ -67,3 +67,19 @@ def test_no_fold_trains_on_a_variant_of_a_held_out_subject(
     for subjects, held_out in zip(trained_on, scored[::2], strict=True):
         assert held_out not in subjects
         assert len(subjects) == 3
+
+
+def test_leave_subjects_out_as_falls_v1_trains_on_the_trials_only(
+    monkeypatch: pytest.MonkeyPatch, shipped_model: FallModel
+) -> None:
+    """``--no-device-variants``: the comparison with falls-v1 in docs/detection.md."""
+    counts: list[int] = []
+
+    def record(fold_trials: Sequence[Trial], classifier: object, rows: CandidateRows) -> FallModel:
+        counts.append(rows.n_fall_trials + rows.n_adl_trials)
+        return shipped_model
+
+    monkeypatch.setattr(evaluation, "train_model", record)
+    trials = _trials(["SA01", "SA02", "SA03", "SA04"])
+    evaluation.leave_subjects_out(trials, folds=4, device_variants=False)
+    assert counts == [6, 6, 6, 6]  # three subjects' two trials, no copies
