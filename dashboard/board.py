@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alerts.views import AlertView
 from dashboard import access, activity, residents
 from dashboard.access import ResidentSummary
 from dashboard.context import DashboardContext
 from dashboard.deps import (
+    ConsoleForm,
     ConsoleUser,
     Ctx,
     PageResident,
@@ -26,8 +28,12 @@ from dashboard.pages import page_context
 from dashboard.residents import STATUSES, BoardRow
 from dashboard.rows import alert_row, local_time
 from devices.catalog import DEVICE_KINDS
+from registry.models import Resident
+
+log = logging.getLogger(__name__)
 
 RESIDENT_HISTORY_LIMIT = 50  # alerts on a resident page
+NOTES_MAX = 4000  # care notes, characters
 BOARD_ALERT_LIMIT = 500  # unresolved alerts of one station: far more than a station ever has open
 
 router = APIRouter(include_in_schema=False)
@@ -168,6 +174,8 @@ async def resident_page(
             devices=devices,
             contacts=await residents.contacts_of(session, resident.id),
             notes=await residents.notes_of(session, resident.id),
+            risk_flags=residents.RISK_FLAGS,
+            notes_max=NOTES_MAX,
             routine=await residents.routine_of(session, resident.id, kit, caller.lang, zone, now),
         ),
     )
@@ -178,3 +186,34 @@ def _kind_label(kind: str, lang: str) -> str:
     if row is None:
         return kind
     return row.label_zh if lang == "zh-CN" else row.label_en
+
+
+@router.post("/residents/{resident_id}/profile")
+async def edit_profile(
+    caller: ConsoleForm,
+    resident: PageResident,
+    ctx: Ctx,
+    session: Session,
+    flags: Annotated[list[str] | None, Form()] = None,
+    care_level: Annotated[str, Form(max_length=32)] = "",
+    notes: Annotated[str, Form(max_length=NOTES_MAX)] = "",
+) -> Response:
+    """Staff set a resident's risk flags (失智易走失 turns on the night-exit alert), care level and
+    care notes; the routine monitor reads the flags at its next check."""
+    chosen = [flag for flag in residents.RISK_FLAGS if flag in set(flags or ())]
+    unknown = sorted(set(flags or ()) - set(residents.RISK_FLAGS))
+    if unknown:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown flag {unknown[0]!r}")
+    row = await session.get(Resident, resident.id)
+    if row is None:  # PageResident found it a moment ago
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+    row.risk_flags, row.care_level, row.notes = ",".join(chosen), care_level.strip(), notes.strip()
+    await session.commit()
+    # after the commit: an entry never claims a change that was rolled back
+    data = {"flags": chosen, "care_level": row.care_level, "notes_chars": len(row.notes)}
+    if ctx.audit is not None:
+        await ctx.audit.append(f"user:{caller.user.id}", "resident_profile_changed",
+                               f"resident:{resident.id}", data)  # fmt: skip
+    log.info("resident.profile_changed resident=%d data=%s by=%s", resident.id, data,
+             caller.user.username)  # fmt: skip
+    return RedirectResponse(f"/residents/{resident.id}#profile", status.HTTP_303_SEE_OTHER)

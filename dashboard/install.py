@@ -237,12 +237,12 @@ async def pair_device(
 ) -> Response:
     """Pair a catalog device in a room with one of the home's gateways (and tell the gateway)."""
     if gateway_id not in home.gateways or kind not in DEVICE_KINDS or (room and room not in ROOMS):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "unknown gateway, kind or room")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown gateway, kind or room")
     device_key = key.strip() or f"{gateway_id}-{kind}-{room or 'any'}"
     try:
         DEVICE_KEY.validate_python(device_key)
     except ValidationError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "bad device key") from err
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "bad device key") from err
     wearer = home.residents[0][0] if DEVICE_KINDS[kind].wearable and home.residents else None
     try:
         await add_device(session, gateway_id, DeviceSpec(device_key, kind, room, wearer))
@@ -268,7 +268,7 @@ async def test_alarm(
 ) -> Response:
     """Ask the gateway for an end-to-end test alarm (it answers with a test_alarm event)."""
     if gateway_id not in home.gateways:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "not a gateway of this home")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a gateway of this home")
     if ctx.send_command is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "commands are not connected")
     command = _command(CommandKind.TEST_ALARM, ctx.clock.now(), {"by": caller.user.username})

@@ -59,6 +59,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/console"): Rule(STAFF),
     ("GET", "/residents"): Rule(STAFF),
     ("GET", "/residents/{resident_id}"): Rule(STAFF, objects=True),
+    ("POST", "/residents/{resident_id}/profile"): Rule(STAFF, objects=True),
     ("GET", "/family"): Rule(FAMILY),
     ("GET", "/family/notifications"): Rule(FAMILY),
     ("POST", "/family/notifications/{resident_id}"): Rule(FAMILY, objects=True),

@@ -171,3 +171,53 @@ async def test_resident_page_says_whether_the_routine_is_personal_yet(
         assert kept is not None
         kept.situation, kept.quiet_since, kept.alarm_at = "asleep", local(23, 10, day=0), None
     assert (await routine("en")).startswith("<span>Asleep (quiet since 02-28 23:10)</span>")
+
+
+async def test_staff_set_risk_flags_care_level_and_notes(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """The wandering-risk flag (失智) turns on the night-exit alert; staff set it on the resident
+    page (CSRF-checked, own station only, audited), the routine monitor reads it at its next check."""
+    from registry.models import Resident
+
+    resident = world.ids["resident_a"]
+    await login(client, "staff_a")
+    page = await client.get(f"/residents/{resident}", headers={"Accept-Language": "zh-CN"})
+    assert '<form method="post" action="/residents/' in page.text
+    assert "夜间（惯常就寝到起床之间）出门即报警" in page.text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "flags": ["dementia", "alone"], "care_level": " 2 ",
+            "notes": "夜里常起身，注意门口。"}  # fmt: skip
+    saved = await client.post(f"/residents/{resident}/profile", data=form)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/residents/{resident}#profile"
+    async with world.sessions() as session:
+        row = await session.get(Resident, resident)
+        assert row is not None
+        assert (row.risk_flags, row.care_level, row.notes) == (
+            "alone,dementia",
+            "2",
+            "夜里常起身，注意门口。",
+        )
+    page = await client.get(f"/residents/{resident}")
+    assert 'value="dementia" checked' in page.text
+    assert world.ctx.audit is not None
+    entries = await world.ctx.audit.entries(subject=f"resident:{resident}")
+    changes = [e for e in entries if e.action == "resident_profile_changed"]
+    assert [dict(e.data) for e in changes] == [
+        {"flags": ["alone", "dementia"], "care_level": "2", "notes_chars": 11}
+    ]
+    assert changes[0].actor == f"user:{world.ids['staff_a']}"
+
+    bad = await client.post(f"/residents/{resident}/profile", data={**form, "flags": ["wizard"]})
+    assert bad.status_code == 422
+    forged = await client.post(f"/residents/{resident}/profile", data={**form, "csrf": "x"})
+    assert forged.status_code == 403
+    other_station = world.ids["resident_b"]
+    elsewhere = await client.post(f"/residents/{other_station}/profile", data=form)
+    assert elsewhere.status_code == 404
+    async with world.sessions() as session:
+        untouched = await session.get(Resident, other_station)
+        assert untouched is not None
+        assert untouched.risk_flags == ""
