@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from alerts.routine.baseline import hour_of
 from alerts.views import AlertView
 from dashboard import access, activity, residents
 from dashboard.access import ResidentSummary
@@ -174,6 +175,7 @@ async def resident_page(
             devices=devices,
             contacts=await residents.contacts_of(session, resident.id),
             notes=await residents.notes_of(session, resident.id),
+            usual_getup=await residents.usual_getup_of(session, resident.id),
             risk_flags=residents.RISK_FLAGS,
             notes_max=NOTES_MAX,
             routine=await residents.routine_of(session, resident.id, kit, caller.lang, zone, now),
@@ -197,6 +199,7 @@ async def edit_profile(
     flags: Annotated[list[str] | None, Form()] = None,
     care_level: Annotated[str, Form(max_length=32)] = "",
     notes: Annotated[str, Form(max_length=NOTES_MAX)] = "",
+    usual_getup: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Staff set a resident's risk flags (失智易走失 turns on the night-exit alert), care level and
     care notes; the routine monitor reads the flags at its next check."""
@@ -204,13 +207,21 @@ async def edit_profile(
     unknown = sorted(set(flags or ()) - set(residents.RISK_FLAGS))
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown flag {unknown[0]!r}")
+    getup = usual_getup.strip()
+    try:
+        if getup:
+            hour_of(getup)
+    except ValueError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
     row = await session.get(Resident, resident.id)
     if row is None:  # PageResident found it a moment ago
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
     row.risk_flags, row.care_level, row.notes = ",".join(chosen), care_level.strip(), notes.strip()
+    row.usual_getup = getup
     await session.commit()
     # after the commit: an entry never claims a change that was rolled back
-    data = {"flags": chosen, "care_level": row.care_level, "notes_chars": len(row.notes)}
+    data = {"flags": chosen, "care_level": row.care_level, "notes_chars": len(row.notes),
+            "usual_getup": getup}  # fmt: skip
     if ctx.audit is not None:
         await ctx.audit.append(f"user:{caller.user.id}", "resident_profile_changed",
                                f"resident:{resident.id}", data)  # fmt: skip

@@ -159,6 +159,12 @@ def _clock(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
     return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
 
 
+async def usual_getup_of(session: AsyncSession, resident_id: int) -> str:
+    """The usual get-up time staff were told ("HH:MM"), or ""."""
+    found = await session.scalar(select(Resident.usual_getup).where(Resident.id == resident_id))
+    return found or ""
+
+
 async def notes_of(session: AsyncSession, resident_id: int) -> str:
     """A resident's care notes."""
     return (await session.scalar(select(Resident.notes).where(Resident.id == resident_id))) or ""

@@ -56,6 +56,7 @@ class Resident(Base):
     risk_flags: Mapped[str] = mapped_column(String(200), default="")
     care_level: Mapped[str] = mapped_column(String(32), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    usual_getup: Mapped[str] = mapped_column(String(5), default="", server_default="")  # HH:MM
     home: Mapped[Home] = relationship(back_populates="residents")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -61,6 +62,19 @@ BATHROOM_FLOOR_S = 1800.0
 BATHROOM_CEILING_S = 3 * 3600.0  # never wait longer than this in the bathroom
 GETUP_ALERT_LATEST = 14.5  # even late risers are up by 14:30
 NIGHT_EXIT_DEFAULT = (22.0, 6.0)
+
+
+USUAL_GETUP = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+USUAL_GETUP_RANGE = (4.0, 12.0)  # a usual get-up time told must lie in this (hours)
+
+
+def hour_of(clock: str) -> float:
+    """``"06:30"`` as 6.5; ValueError unless HH:MM between 04:00 and 12:00."""
+    match = USUAL_GETUP.match(clock.strip())
+    hour = int(match[1]) + int(match[2]) / 60.0 if match else math.nan
+    if not USUAL_GETUP_RANGE[0] <= hour <= USUAL_GETUP_RANGE[1]:
+        raise ValueError(f"a usual get-up time is HH:MM between 04:00 and 12:00, not {clock!r}")
+    return hour
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -141,6 +155,7 @@ class RoutineBaseline:
         meal_min_days: int = 28,
         sample_step_min: float = 5.0,
         limit_by: str = "start",
+        usual_getup: str = "",
     ) -> None:
         self.tz = tz
         self.min_days = min_days
@@ -154,6 +169,7 @@ class RoutineBaseline:
         self.meal_min_days = meal_min_days
         self.sample_step_min = sample_step_min
         self.limit_by = limit_by
+        self.usual_getup = usual_getup  # "HH:MM" told by staff or family, "" when not known
 
     # ----------------------------------------------------------------------------- fitting
     def fit(
@@ -189,11 +205,15 @@ class RoutineBaseline:
         return self
 
     def _defaults(self, tz: ZoneInfo) -> None:
+        # before the person's own nights are learned: the get-up time staff were told, or 09:00;
+        # not up two hours after it is the finding (as the default 11:00 is to 09:00)
+        getup = hour_of(self.usual_getup) if self.usual_getup else DEFAULT_GETUP_LATE
+        alert = min(getup + DEFAULT_GETUP_ALERT - DEFAULT_GETUP_LATE, GETUP_ALERT_LATEST)
         self.window_ = SleepWindow(
             tz,
             to_night_hour(DEFAULT_BEDTIME_EARLY),
-            to_night_hour(DEFAULT_GETUP_LATE),
-            to_night_hour(DEFAULT_GETUP_ALERT),
+            to_night_hour(getup),
+            to_night_hour(alert),
             self.has_bed_sensor_,
             self.bathroom_observable_,
         )
@@ -201,7 +221,7 @@ class RoutineBaseline:
         self.getup_hours_: tuple[float, ...] = ()
         self.bedtime_hours_: tuple[float, ...] = ()
         self.night_wakes_: tuple[int, ...] = ()
-        self.usual_getup_hour_ = DEFAULT_GETUP_LATE
+        self.usual_getup_hour_ = getup
         self.night_exit_window_ = (
             to_night_hour(NIGHT_EXIT_DEFAULT[0]),
             to_night_hour(NIGHT_EXIT_DEFAULT[1]),

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.detector_health import DetectorProblem
 from alerts.models import RoutineBaselineRow
-from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline
+from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline, hour_of
 from alerts.routine.detectors import (
     BATHROOM_STAY,
     INACTIVITY,
@@ -94,6 +94,7 @@ class _Home:
     fetched_until: datetime | None = None
     baseline: RoutineBaseline | None = None
     refit_at: datetime | None = None
+    getup: str = ""  # the usual get-up time the baseline was fitted with
 
 
 class RoutineMonitor:
@@ -149,14 +150,16 @@ class RoutineMonitor:
         async with self._sessions() as session:
             contexts = await gateway_contexts(session)
             devices = {c.gateway_id: await _devices(session, c.gateway_id) for c in contexts}
-            flags = {r.id: r.risk_flags for r in await _residents(session, contexts)}
+            people = {r.id: r for r in await _residents(session, contexts)}
+        flags = {rid: person.risk_flags for rid, person in people.items()}
+        getups = {rid: person.usual_getup for rid, person in people.items()}
         raised: list[AlertView] = []
         failed: list[str] = []
         for ctx in contexts:
             if not ctx.residents:
                 continue
             try:
-                raised += await self._check_home(ctx, devices[ctx.gateway_id], flags, now)
+                raised += await self._check_home(ctx, devices[ctx.gateway_id], flags, getups, now)
             except Exception as err:
                 # one home's failure (a store error, data the fit cannot use) must not leave the
                 # other homes unwatched; it is logged and retried at the next sweep
@@ -183,10 +186,13 @@ class RoutineMonitor:
         ctx: GatewayContext,
         devices: list[tuple[str, str, str]],
         flags: dict[int, str],
+        getups: dict[int, str],
         now: datetime,
     ) -> list[AlertView]:
         home = self._homes.setdefault(ctx.gateway_id, _Home())
-        refit = home.refit_at is None or now >= home.refit_at
+        getup = getups.get(ctx.residents[0].id, "")
+        # a usual get-up time staff just set (or changed) counts at once, not at tomorrow's refit
+        refit = home.refit_at is None or now >= home.refit_at or getup != home.getup
         if refit:
             home.history, home.fetched_until = EventHistory(), None
         await self._fetch(ctx.gateway_id, devices, home, now)
@@ -194,7 +200,8 @@ class RoutineMonitor:
             # the first refit comes at a time of day of this home's own, so that the daily
             # refits of many homes spread over the day instead of all falling in one sweep
             first = home.baseline is None
-            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history)
+            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history, getup)
+            home.getup = getup
             home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
             await self._record(ctx.residents[0].id, home.baseline, now)
         assert home.baseline is not None
@@ -258,10 +265,16 @@ class RoutineMonitor:
             log.exception("routine_baseline_not_recorded resident=%d", resident_id)
         self._shown.pop(resident_id, None)  # the situation is written again after this sweep
 
-    def _fit(self, ctx: GatewayContext, history: EventHistory) -> RoutineBaseline:
-        return RoutineBaseline(ctx.station_timezone, min_days=self._min_days).fit(
-            history.since(None)
-        )
+    def _fit(self, ctx: GatewayContext, history: EventHistory, getup: str) -> RoutineBaseline:
+        if getup:
+            try:
+                hour_of(getup)
+            except ValueError:  # the form checks it; a bad value must not stop the home's checks
+                log.warning("routine_bad_usual_getup gateway=%s value=%r", ctx.gateway_id, getup)
+                getup = ""
+        return RoutineBaseline(
+            ctx.station_timezone, min_days=self._min_days, usual_getup=getup
+        ).fit(history.since(None))
 
     async def _fetch(
         self, gateway_id: str, devices: list[tuple[str, str, str]], home: _Home, now: datetime

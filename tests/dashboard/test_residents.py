@@ -188,17 +188,18 @@ async def test_staff_set_risk_flags_care_level_and_notes(
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert csrf is not None
     form = {"csrf": csrf.group(1), "flags": ["dementia", "alone"], "care_level": " 2 ",
-            "notes": "夜里常起身，注意门口。"}  # fmt: skip
+            "notes": "夜里常起身，注意门口。", "usual_getup": "06:30"}  # fmt: skip
     saved = await client.post(f"/residents/{resident}/profile", data=form)
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/residents/{resident}#profile"
     async with world.sessions() as session:
         row = await session.get(Resident, resident)
         assert row is not None
-        assert (row.risk_flags, row.care_level, row.notes) == (
+        assert (row.risk_flags, row.care_level, row.notes, row.usual_getup) == (
             "alone,dementia",
             "2",
             "夜里常起身，注意门口。",
+            "06:30",
         )
     page = await client.get(f"/residents/{resident}")
     assert 'value="dementia" checked' in page.text
@@ -206,12 +207,23 @@ async def test_staff_set_risk_flags_care_level_and_notes(
     entries = await world.ctx.audit.entries(subject=f"resident:{resident}")
     changes = [e for e in entries if e.action == "resident_profile_changed"]
     assert [dict(e.data) for e in changes] == [
-        {"flags": ["alone", "dementia"], "care_level": "2", "notes_chars": 11}
+        {
+            "flags": ["alone", "dementia"],
+            "care_level": "2",
+            "notes_chars": 11,
+            "usual_getup": "06:30",
+        }
     ]
     assert changes[0].actor == f"user:{world.ids['staff_a']}"
 
     bad = await client.post(f"/residents/{resident}/profile", data={**form, "flags": ["wizard"]})
     assert bad.status_code == 422
+    noon = await client.post(
+        f"/residents/{resident}/profile", data={**form, "usual_getup": "13:30"}
+    )
+    assert noon.status_code == 422
+    shown = (await client.get(f"/residents/{resident}")).text
+    assert 'name="usual_getup" type="time" min="04:00" max="12:00" value="06:30"' in shown
     forged = await client.post(f"/residents/{resident}/profile", data={**form, "csrf": "x"})
     assert forged.status_code == 403
     other_station = world.ids["resident_b"]

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from alerts.routine.baseline import DEFAULT_GAP_ACTIVE_S, GAP_FLOOR_S, RoutineBaseline
+from alerts.routine.baseline import DEFAULT_GAP_ACTIVE_S, GAP_FLOOR_S, RoutineBaseline, hour_of
 from alerts.routine.detectors import NO_BASELINE_NOTE, RoutineDetector
 from alerts.routine.events import SensorEvent
 from alerts.routine.timeline import to_night_hour
@@ -104,3 +104,23 @@ def test_start_and_clock_limits_agree_on_a_regular_day() -> None:
     by_start = RoutineBaseline("UTC", limit_by="start").fit(history(9))
     by_clock = RoutineBaseline("UTC", limit_by="clock").fit(history(9))
     assert by_start.threshold_active_s_[10] == by_clock.threshold_active_s_[10] == GAP_FLOOR_S
+
+
+def test_a_usual_get_up_time_told_sets_the_not_up_limit_until_nights_are_learned() -> None:
+    """Staff or family say when the person usually gets up; until their own nights are learned
+    "not up" comes two hours after it, instead of at the default 11:00."""
+    early = RoutineBaseline("UTC", usual_getup="06:30").fit(history(3))
+    assert not early.baseline_ready_
+    assert early.window_.getup_alert == pytest.approx(to_night_hour(8.5))
+    assert early.usual_getup_hour_ == pytest.approx(6.5)
+    assert RoutineBaseline("UTC").fit(history(3)).window_.getup_alert == to_night_hour(11.0)
+    late = RoutineBaseline("UTC", usual_getup="11:30").fit(history(3))
+    assert late.window_.getup_alert == pytest.approx(to_night_hour(13.5))
+    learned = RoutineBaseline("UTC", usual_getup="11:30").fit(history(9))
+    assert learned.window_.getup_alert == pytest.approx(to_night_hour(8.0))  # her own nights
+
+
+@pytest.mark.parametrize("told", ["03:00", "13:00", "6:30", "06:60", "noon", ""])
+def test_a_usual_get_up_time_is_a_morning_hh_mm(told: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM between 04:00 and 12:00"):
+        hour_of(told)

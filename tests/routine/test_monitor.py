@@ -239,3 +239,27 @@ async def test_readings_that_arrive_late_are_seen(world: World) -> None:
     last = world.monitor.statuses[resident].last_activity
     assert last is not None
     assert last > CUT + timedelta(hours=2)
+
+
+async def test_a_usual_get_up_time_set_by_staff_counts_at_the_next_check(world: World) -> None:
+    """No history yet: not up by 11:00 (defaults); staff say she gets up at 06:00, and the next
+    sweep refits with it — not tomorrow's daily refit."""
+    from alerts.routine.timeline import to_night_hour
+    from registry.models import Resident
+
+    gateway = world.fleet.gateways[0].gateway_id
+    await world.monitor.check_once()
+    first = world.monitor.baseline(gateway)
+    assert first is not None
+    assert first.window_.getup_alert == to_night_hour(11.0)
+    async with world.sessions() as session, session.begin():
+        (person,) = (await session.scalars(select(Resident))).all()
+        person.usual_getup = "06:00"
+    world.clock.advance(SWEEP.total_seconds())
+    await world.monitor.check_once()
+    told = world.monitor.baseline(gateway)
+    assert told is not None
+    assert told.window_.getup_alert == to_night_hour(8.0)
+    async with world.sessions() as session:
+        (row,) = (await session.scalars(select(RoutineBaselineRow))).all()
+    assert row.getup_limit == "08:00"  # and the resident page says so
