@@ -217,6 +217,21 @@ async def token_for(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+@contextlib.asynccontextmanager
+async def alert_stream(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> AsyncIterator[AsyncIterator[str]]:
+    """The SSE alert stream's lines, once it answered 200 with its preamble (retry, connected):
+    from then on the subscription is open and a change made now is streamed."""
+    async with client.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.aiter_lines()
+        assert await anext(lines) == "retry: 3000"
+        assert await anext(lines) == ": connected"
+        yield lines
+
+
 class _Server(uvicorn.Server):
     """uvicorn with an event set once it listens (so tests wait on it, never sleep)."""
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 
 from alerts.detector_health import DetectorProblem
-from tests.dashboard.conftest import START, World, token_for
+from tests.dashboard.conftest import START, World, alert_stream, token_for
 from tests.dashboard.test_pages import login
 
 
@@ -38,10 +38,7 @@ async def test_console_banner_and_healthz_while_a_detector_is_down(
 async def test_an_open_console_learns_of_it_live(world: World, served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=10) as http:
         headers = {**await token_for(http, "staff_a"), "Accept-Language": "en"}
-        async with http.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
-            lines = response.aiter_lines()
-            assert await anext(lines) == "retry: 3000"
-            assert await anext(lines) == ": connected"
+        async with alert_stream(http, headers) as lines:
             world.problems.append(
                 DetectorProblem("routine", START - timedelta(minutes=5), "ValueError: x", homes=2)
             )

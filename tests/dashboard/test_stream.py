@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from registry.people import link_family, set_active, unlink_family
-from tests.dashboard.conftest import World, token_for
+from tests.dashboard.conftest import World, alert_stream, token_for
 
 
 async def _next_alert_event(lines: Any) -> dict[str, Any]:
@@ -24,12 +24,7 @@ async def _next_alert_event(lines: Any) -> dict[str, Any]:
 async def test_stream_sends_only_visible_changes(world: World, served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=10) as http:
         headers = await token_for(http, "staff_a")
-        async with http.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-            lines = response.aiter_lines()
-            assert await anext(lines) == "retry: 3000"
-            assert await anext(lines) == ": connected"
+        async with alert_stream(http, headers) as lines:
             # The subscription is open once the first chunk arrived: raise one alert per station.
             other = await world.raise_alert("gw-b", "fall")
             own = await world.raise_alert("gw-a", "fall")
@@ -53,11 +48,7 @@ async def test_stream_refuses_installers(served: str) -> None:
 async def test_an_open_stream_follows_a_removed_family_link(world: World, served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=10) as http:
         headers = await token_for(http, "family_a")
-        async with http.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
-            assert response.status_code == 200
-            lines = response.aiter_lines()
-            assert await anext(lines) == "retry: 3000"
-            assert await anext(lines) == ": connected"
+        async with alert_stream(http, headers) as lines:
             family = world.ids["family_a"]
             async with world.sessions() as session:
                 await unlink_family(session, user_id=family, resident_id=world.ids["resident_a"])
@@ -73,10 +64,7 @@ async def test_an_open_stream_follows_a_removed_family_link(world: World, served
 async def test_an_open_stream_ends_when_the_user_is_deactivated(world: World, served: str) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=10) as http:
         headers = await token_for(http, "staff_a")
-        async with http.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
-            lines = response.aiter_lines()
-            assert await anext(lines) == "retry: 3000"
-            assert await anext(lines) == ": connected"
+        async with alert_stream(http, headers) as lines:
             async with world.sessions() as session:
                 await set_active(
                     session, user_id=world.ids["staff_a"], active=False, actor_id=world.ids["admin"]

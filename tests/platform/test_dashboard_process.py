@@ -38,7 +38,7 @@ from devices.payloads import CommandMessage, EventKind, EventMessage, GatewaySta
 from devices.topics import Channel, topic
 from registry.broker_accounts import MosquittoDynsecAccounts
 from registry.db import make_async_engine, make_sessionmaker
-from tests.dashboard.conftest import seed, token_for, urgent
+from tests.dashboard.conftest import alert_stream, seed, token_for, urgent
 from tests.dashboard.test_browser import browser, sign_in_to_console
 from tests.dashboard.test_pages import login
 from tests.platform.dashboard_process import Process, anxin
@@ -183,12 +183,7 @@ async def test_alerts_of_another_process_stream_once_and_acks_reach_the_database
     writer = split.writer()
     async with httpx.AsyncClient(base_url=split.base, timeout=10) as http:
         headers = await token_for(http, "staff_a")
-        async with http.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
-            assert response.status_code == 200
-            lines = response.aiter_lines()
-            assert await anext(lines) == "retry: 3000"
-            assert await anext(lines) == ": connected"
-
+        async with alert_stream(http, headers) as lines:
             started = time.monotonic()
             fall = await writer.raise_from_event(urgent("gw-a", "fall", datetime.now(UTC)))
             assert fall is not None
@@ -310,10 +305,7 @@ async def test_a_fall_raised_by_anxin_alerts_run_reaches_the_dashboards_stream(
         await split.process.wait_for("service_status_changed service=alerts problems=none")
         async with httpx.AsyncClient(base_url=split.base, timeout=10) as http:
             headers = await token_for(http, "staff_a")
-            async with http.stream("GET", "/api/v1/alerts/stream", headers=headers) as response:
-                lines = response.aiter_lines()
-                assert await anext(lines) == "retry: 3000"
-                assert await anext(lines) == ": connected"
+            async with alert_stream(http, headers) as lines:
                 port = split.broker.port
                 async with aiomqtt.Client("127.0.0.1", port, identifier="split-gw-a") as gateway:
                     now = datetime.now(UTC)
