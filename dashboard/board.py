@@ -25,6 +25,7 @@ from dashboard.deps import (
     Templates,
     record_list_read,
 )
+from dashboard.errors import PageNotFoundError
 from dashboard.pages import page_context
 from dashboard.residents import STATUSES, BoardRow
 from dashboard.rows import alert_row, local_time
@@ -151,6 +152,9 @@ async def resident_page(
         }
         for health in await activity.device_health(ctx.store, kit, now)
     ]
+    person = await session.get(Resident, resident.id)  # notes, usual get-up time
+    if person is None:  # PageResident found it a moment ago
+        raise PageNotFoundError(f"resident {resident.id}")
     age = None if resident.birth_year is None else today.year - resident.birth_year
     return templates.TemplateResponse(
         request,
@@ -174,8 +178,8 @@ async def resident_page(
             rows=rows,
             devices=devices,
             contacts=await residents.contacts_of(session, resident.id),
-            notes=await residents.notes_of(session, resident.id),
-            usual_getup=await residents.usual_getup_of(session, resident.id),
+            notes=person.notes,
+            usual_getup=person.usual_getup,
             risk_flags=residents.RISK_FLAGS,
             notes_max=NOTES_MAX,
             routine=await residents.routine_of(session, resident.id, kit, caller.lang, zone, now),
@@ -215,7 +219,7 @@ async def edit_profile(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
     row = await session.get(Resident, resident.id)
     if row is None:  # PageResident found it a moment ago
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such resident")
+        raise PageNotFoundError(f"resident {resident.id}")
     row.risk_flags, row.care_level, row.notes = ",".join(chosen), care_level.strip(), notes.strip()
     row.usual_getup = getup
     await session.commit()

@@ -15,7 +15,7 @@ from alerts.views import AlertView
 from dashboard import coverage
 from dashboard.access import ResidentSummary
 from dashboard.i18n import translate
-from registry.models import Device, FamilyLink, Gateway, Resident, User
+from registry.models import Device, FamilyLink, Gateway, User
 
 FINE, ATTENTION, ALERT, NO_DATA = "fine", "attention", "alert", "no_data"
 STATUSES = (ALERT, ATTENTION, NO_DATA, FINE)  # the board's order: most urgent first
@@ -157,17 +157,6 @@ def _clock(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
     local = moment.astimezone(zone)
     today = now.astimezone(zone).date()
     return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
-
-
-async def usual_getup_of(session: AsyncSession, resident_id: int) -> str:
-    """The usual get-up time staff were told ("HH:MM"), or ""."""
-    found = await session.scalar(select(Resident.usual_getup).where(Resident.id == resident_id))
-    return found or ""
-
-
-async def notes_of(session: AsyncSession, resident_id: int) -> str:
-    """A resident's care notes."""
-    return (await session.scalar(select(Resident.notes).where(Resident.id == resident_id))) or ""
 
 
 def classify(alerts: Sequence[AlertView], last_activity: datetime | None, now: datetime) -> str:

@@ -39,7 +39,7 @@ from alerts.routine.detectors import (
 )
 from alerts.routine.events import SensorEvent, from_reading
 from alerts.routine.history import EventHistory
-from alerts.routine.timeline import from_night_hour
+from alerts.routine.timeline import from_night_hour, hour_text
 from alerts.service import AlertService
 from alerts.views import AlertView
 from devices.catalog import DEVICE_KINDS
@@ -151,15 +151,13 @@ class RoutineMonitor:
             contexts = await gateway_contexts(session)
             devices = {c.gateway_id: await _devices(session, c.gateway_id) for c in contexts}
             people = {r.id: r for r in await _residents(session, contexts)}
-        flags = {rid: person.risk_flags for rid, person in people.items()}
-        getups = {rid: person.usual_getup for rid, person in people.items()}
         raised: list[AlertView] = []
         failed: list[str] = []
         for ctx in contexts:
             if not ctx.residents:
                 continue
             try:
-                raised += await self._check_home(ctx, devices[ctx.gateway_id], flags, getups, now)
+                raised += await self._check_home(ctx, devices[ctx.gateway_id], people, now)
             except Exception as err:
                 # one home's failure (a store error, data the fit cannot use) must not leave the
                 # other homes unwatched; it is logged and retried at the next sweep
@@ -185,12 +183,12 @@ class RoutineMonitor:
         self,
         ctx: GatewayContext,
         devices: list[tuple[str, str, str]],
-        flags: dict[int, str],
-        getups: dict[int, str],
+        people: dict[int, Resident],
         now: datetime,
     ) -> list[AlertView]:
         home = self._homes.setdefault(ctx.gateway_id, _Home())
-        getup = getups.get(ctx.residents[0].id, "")
+        person = people.get(ctx.residents[0].id)
+        getup = person.usual_getup if person is not None else ""
         # a usual get-up time staff just set (or changed) counts at once, not at tomorrow's refit
         refit = home.refit_at is None or now >= home.refit_at or getup != home.getup
         if refit:
@@ -206,7 +204,8 @@ class RoutineMonitor:
             await self._record(ctx.residents[0].id, home.baseline, now)
         assert home.baseline is not None
         resident = ctx.residents[0]
-        detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.get(resident.id, ""))
+        flags = person.risk_flags if person is not None else ""
+        detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.split(","))
         recent = home.history.since(now - RECENT)
         self.statuses[resident.id] = detector.status(home.baseline, recent, now)
         raised: list[AlertView] = []
@@ -248,14 +247,13 @@ class RoutineMonitor:
             bathroom = BATHROOM_NO_SENSOR
         else:
             bathroom = BATHROOM_OFF if baseline.bathroom_threshold_s_ is None else BATHROOM_WATCHED
-        limit = from_night_hour(baseline.window_.getup_alert)
         row = RoutineBaselineRow(
             resident_id=resident_id,
             days=baseline.days_,
             min_days=baseline.min_days,
             ready=baseline.baseline_ready_,
             bathroom=bathroom,
-            getup_limit=f"{int(limit):02d}:{round(limit % 1 * 60) % 60:02d}",
+            getup_limit=hour_text(from_night_hour(baseline.window_.getup_alert)),
             fitted_at=now,
         )
         try:

@@ -43,6 +43,12 @@ def to_night_hour(hour: float) -> float:
     return (hour - NIGHT_PIVOT_HOUR) % 24.0
 
 
+def hour_text(hour: float) -> str:
+    """A clock hour as ``HH:MM``, to the nearest minute (7.9999 → "08:00", not "07:00")."""
+    minutes = round(hour * 60.0) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def from_night_hour(night: float) -> float:
     """Night hours back to a local clock hour."""
     return (night + NIGHT_PIVOT_HOUR) % 24.0

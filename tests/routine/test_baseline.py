@@ -10,7 +10,7 @@ import pytest
 from alerts.routine.baseline import DEFAULT_GAP_ACTIVE_S, GAP_FLOOR_S, RoutineBaseline, hour_of
 from alerts.routine.detectors import NO_BASELINE_NOTE, RoutineDetector
 from alerts.routine.events import SensorEvent
-from alerts.routine.timeline import to_night_hour
+from alerts.routine.timeline import hour_text, to_night_hour
 from tests.routine.homes import START, at, bed, day_events, history, then
 
 
@@ -124,3 +124,10 @@ def test_a_usual_get_up_time_told_sets_the_not_up_limit_until_nights_are_learned
 def test_a_usual_get_up_time_is_a_morning_hh_mm(told: str) -> None:
     with pytest.raises(ValueError, match="HH:MM between 04:00 and 12:00"):
         hour_of(told)
+
+
+def test_hour_text_rounds_to_the_nearest_minute() -> None:
+    """A limit learned as 7.9999 h is shown as 08:00 (truncating read 07:00: an hour too early)."""
+    assert [hour_text(h) for h in (7.99999, 8.5, 6.0 + 59.6 / 60, 0.0)] == [
+        "08:00", "08:30", "07:00", "00:00",
+    ]  # fmt: skip
