@@ -173,6 +173,10 @@ class ServiceStatusRow(Base):
     problems: Mapped[str] = mapped_column(Text, default="[]")  # detectors not running, as JSON
 
 
+BATHROOM_WATCHED, BATHROOM_OFF, BATHROOM_NO_SENSOR = "watched", "off", "no_sensor"
+BATHROOM_RULE = (BATHROOM_WATCHED, BATHROOM_OFF, BATHROOM_NO_SENSOR)  # routine_baselines.bathroom
+
+
 class RoutineBaselineRow(Base):
     """What the routine monitor last learned of a resident, for the console
     (``alerts.routine.monitor``; the console runs in another process in a split deployment)."""
@@ -182,7 +186,7 @@ class RoutineBaselineRow(Base):
     days: Mapped[int] = mapped_column(default=0)  # complete days learned from
     min_days: Mapped[int] = mapped_column(default=7)  # days needed for a personal baseline
     ready: Mapped[bool] = mapped_column(default=False)  # False: conservative defaults apply
-    bathroom: Mapped[str] = mapped_column(String(16))  # watched | off | no_sensor
+    bathroom: Mapped[str] = mapped_column(String(16))  # one of BATHROOM_RULE
     getup_limit: Mapped[str | None] = mapped_column(String(5), default=None)  # local HH:MM
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # the last check, as it changes: awake / asleep / not_up / away, quiet since, and when an

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alerts.models import RoutineBaselineRow
+from alerts.models import BATHROOM_OFF, RoutineBaselineRow
 from alerts.views import AlertView
 from dashboard import coverage
 from dashboard.access import ResidentSummary
@@ -132,7 +132,7 @@ async def routine_of(
             lines.append(translate(lang, "routine.personal", days=row.days, getup=getup))
         else:
             lines.append(translate(lang, "routine.learning", days=row.days, needed=row.min_days))
-        if row.bathroom == "off":
+        if row.bathroom == BATHROOM_OFF:
             lines.append(translate(lang, "routine.bathroom_off"))
     gaps = coverage.gaps((d.kind, d.room) for d in kit.devices)
     return lines + [translate(lang, key) for key in gaps]

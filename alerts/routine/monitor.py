@@ -23,7 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alerts.detector_health import DetectorProblem
-from alerts.models import RoutineBaselineRow
+from alerts.models import (
+    BATHROOM_NO_SENSOR,
+    BATHROOM_OFF,
+    BATHROOM_WATCHED,
+    RoutineBaselineRow,
+)
 from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline, hour_of
 from alerts.routine.detectors import (
     BATHROOM_STAY,
@@ -64,7 +69,6 @@ NOTE_WORDS = {
     NO_BASELINE_NOTE: "conservative defaults: no personal baseline yet",
     PERSONAL_NOTE: "from this person's own days",
 }
-BATHROOM_WATCHED, BATHROOM_OFF, BATHROOM_NO_SENSOR = "watched", "off", "no_sensor"
 WANDERING_FLAG = "dementia"  # 失智: leaving at night is an alert for these residents
 
 PRIORITY = {
