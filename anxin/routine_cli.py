@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from alerts.routine.baseline import STANDARD, WATCH_LEVELS, watch_of
 from alerts.routine.errors import RoutineError
 from alerts.routine.evaluation import LEAVE_ONE_OUT, PAST_ONLY, PROTOCOLS, EvalReport, evaluate
 from alerts.routine.events import KINDS
@@ -60,6 +61,13 @@ def add_commands(subparsers: Any) -> None:
         help="inactivity: replay as if the home had no sensors of these kinds "
         f"({', '.join(sorted(KINDS))})",
     )
+    ev.add_argument(
+        "--watch",
+        choices=list(WATCH_LEVELS),
+        default=STANDARD,
+        help="inactivity: how closely the detectors watch, as a station sets it per resident "
+        "(default standard)",
+    )
     previous: Callable[[argparse.Namespace], int] | None = ev.get_default("handler")
 
     def handler(args: argparse.Namespace) -> int:
@@ -86,7 +94,15 @@ def _run_eval(args: argparse.Namespace) -> int:
         )
         return 2
     return eval_inactivity(
-        args.data, args.fmt, args.trials, args.seed, args.tz, sys.stdout, without, args.protocol
+        args.data,
+        args.fmt,
+        args.trials,
+        args.seed,
+        args.tz,
+        sys.stdout,
+        without,
+        args.protocol,
+        args.watch,
     )
 
 
@@ -99,9 +115,11 @@ def eval_inactivity(
     out: TextIO,
     without: frozenset[str] = frozenset(),
     protocol: str = LEAVE_ONE_OUT,
+    watch: str = STANDARD,
 ) -> int:
     """Run the protocol on ``data`` and print a report whose last line is the JSON summary;
-    ``without``: sensor kinds whose events are dropped first (a home that sees less)."""
+    ``without``: sensor kinds whose events are dropped first (a home that sees less); ``watch``:
+    the level whose margins the baselines use."""
     try:
         recording = load_recording(fmt, data, tz)
     except RoutineError as err:
@@ -115,19 +133,25 @@ def eval_inactivity(
     if not recording.events:
         sys.stderr.write("anxin eval inactivity: no events left to replay\n")
         return 2
-    report = evaluate(recording, trials=trials, seed=seed, protocol=protocol)
-    out.write(render(report, recording.tz))
-    out.write(json.dumps(report.summary(), ensure_ascii=False, sort_keys=True) + "\n")
+    margins = asdict(watch_of(watch))
+    report = evaluate(recording, trials=trials, seed=seed, params=margins, protocol=protocol)
+    out.write(render(report, recording.tz, watch))
+    summary = {**report.summary(), "watch": watch}
+    out.write(json.dumps(summary, ensure_ascii=False, sort_keys=True) + "\n")
     return 0
 
 
-def render(report: EvalReport, tz: str) -> str:
+def render(report: EvalReport, tz: str, watch: str = STANDARD) -> str:
     """The human-readable part of the report."""
     s = report.summary()
     clock = zone(tz)
+    level = watch_of(watch)
     lines = [
         f"Inactivity and routine detectors on {report.source} (clock: {tz})",
         PROTOCOL_TEXT[report.protocol],
+        f"Watch: {watch} — silences and bathroom stays allowed {level.gap_margin:g} and "
+        f"{level.bathroom_margin:g} × the person's longest, get-up {level.getup_margin_h:g} h "
+        "after the usual latest",
         f"  resident-days: {s['resident_days']}",
         f"  false alarms: {s['false_alarms']} ({s['false_alarms_per_resident_day']} per day, "
         f"{s['false_alarms_per_resident_month']} per month; goal < 1 per month)",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alerts.routine.baseline import hour_of
+from alerts.routine.baseline import STANDARD, WATCH_LEVELS, hour_of
 from alerts.views import AlertView
 from dashboard import access, activity, residents
 from dashboard.access import ResidentSummary
@@ -180,9 +180,13 @@ async def resident_page(
             contacts=await residents.contacts_of(session, resident.id),
             notes=person.notes,
             usual_getup=person.usual_getup,
+            watch=person.watch,
+            watch_levels=list(WATCH_LEVELS),
             risk_flags=residents.RISK_FLAGS,
             notes_max=NOTES_MAX,
-            routine=await residents.routine_of(session, resident.id, kit, caller.lang, zone, now),
+            routine=await residents.routine_of(
+                session, resident.id, kit, caller.lang, zone, now, person.watch
+            ),
         ),
     )
 
@@ -204,9 +208,11 @@ async def edit_profile(
     care_level: Annotated[str, Form(max_length=32)] = "",
     notes: Annotated[str, Form(max_length=NOTES_MAX)] = "",
     usual_getup: Annotated[str, Form(max_length=5)] = "",
+    watch: Annotated[str, Form(max_length=16)] = STANDARD,
 ) -> Response:
-    """Staff set a resident's risk flags (失智易走失 turns on the night-exit alert), care level and
-    care notes; the routine monitor reads the flags at its next check."""
+    """Staff set a resident's risk flags (失智易走失 turns on the night-exit alert), care level,
+    care notes, usual get-up time and how closely the routine detectors watch; the routine
+    monitor reads them at its next check."""
     chosen = [flag for flag in residents.RISK_FLAGS if flag in set(flags or ())]
     unknown = sorted(set(flags or ()) - set(residents.RISK_FLAGS))
     if unknown:
@@ -217,15 +223,20 @@ async def edit_profile(
             hour_of(getup)
     except ValueError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
+    if watch not in WATCH_LEVELS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"watch must be one of {', '.join(WATCH_LEVELS)}, not {watch!r}",
+        )
     row = await session.get(Resident, resident.id)
     if row is None:  # PageResident found it a moment ago
         raise PageNotFoundError(f"resident {resident.id}")
     row.risk_flags, row.care_level, row.notes = ",".join(chosen), care_level.strip(), notes.strip()
-    row.usual_getup = getup
+    row.usual_getup, row.watch = getup, watch
     await session.commit()
     # after the commit: an entry never claims a change that was rolled back
     data = {"flags": chosen, "care_level": row.care_level, "notes_chars": len(row.notes),
-            "usual_getup": getup}  # fmt: skip
+            "usual_getup": getup, "watch": watch}  # fmt: skip
     if ctx.audit is not None:
         await ctx.audit.append(f"user:{caller.user.id}", "resident_profile_changed",
                                f"resident:{resident.id}", data)  # fmt: skip

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.models import BATHROOM_OFF, RoutineBaselineRow
+from alerts.routine.baseline import STANDARD
 from alerts.views import AlertView
 from dashboard import coverage
 from dashboard.access import ResidentSummary
@@ -116,12 +117,18 @@ async def contacts_of(session: AsyncSession, resident_id: int) -> list[Contact]:
 
 
 async def routine_of(
-    session: AsyncSession, resident_id: int, kit: HomeKit, lang: str, zone: ZoneInfo, now: datetime
+    session: AsyncSession,
+    resident_id: int,
+    kit: HomeKit,
+    lang: str,
+    zone: ZoneInfo,
+    now: datetime,
+    watch: str = STANDARD,
 ) -> list[str]:
     """What the routine detectors know of the resident, in words: the last check (quiet since
     when, and when an alarm comes if nothing moves), a personal baseline or the defaults still
     (written by the routine monitor), rules that are off in this home, and what its sensors
-    cannot tell apart (``dashboard.coverage``)."""
+    cannot tell apart (``dashboard.coverage``), and a watch level other than the standard one."""
     row = await session.get(RoutineBaselineRow, resident_id)
     if row is None:
         lines = [translate(lang, "routine.not_learned")]
@@ -134,6 +141,8 @@ async def routine_of(
             lines.append(translate(lang, "routine.learning", days=row.days, needed=row.min_days))
         if row.bathroom == BATHROOM_OFF:
             lines.append(translate(lang, "routine.bathroom_off"))
+    if watch != STANDARD:
+        lines.append(translate(lang, "routine.watch", level=translate(lang, f"watch.{watch}")))
     gaps = coverage.gaps((d.kind, d.room) for d in kit.devices)
     return lines + [translate(lang, key) for key in gaps]
 

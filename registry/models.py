@@ -57,6 +57,8 @@ class Resident(Base):
     care_level: Mapped[str] = mapped_column(String(32), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     usual_getup: Mapped[str] = mapped_column(String(5), default="", server_default="")  # HH:MM
+    # how closely the routine detectors watch: close | standard | relaxed (alerts.routine.baseline)
+    watch: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
     home: Mapped[Home] = relationship(back_populates="residents")
 
 

@@ -64,6 +64,28 @@ GETUP_ALERT_LATEST = 14.5  # even late risers are up by 14:30
 NIGHT_EXIT_DEFAULT = (22.0, 6.0)
 
 
+# How closely a resident is watched, as the station chooses it (residents.watch): the margins over
+# the person's own longest silence, bathroom stay and late get-up. "standard" is what every figure
+# in docs/detection.md is measured with unless it says otherwise; the table "How closely to
+# watch" there gives the false alarms and times to alert of each level on both recordings.
+STANDARD = "standard"
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """The margins of one watch level (``RoutineBaseline`` parameters of the same names)."""
+
+    gap_margin: float
+    bathroom_margin: float
+    getup_margin_h: float
+
+
+WATCH_LEVELS: dict[str, Watch] = {
+    "close": Watch(gap_margin=1.25, bathroom_margin=1.25, getup_margin_h=0.5),
+    STANDARD: Watch(gap_margin=1.5, bathroom_margin=1.5, getup_margin_h=1.0),
+    "relaxed": Watch(gap_margin=2.0, bathroom_margin=2.0, getup_margin_h=1.5),
+}
+
 USUAL_GETUP = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 USUAL_GETUP_RANGE = (4.0, 12.0)  # a usual get-up time told must lie in this (hours)
 
@@ -75,6 +97,13 @@ def hour_of(clock: str) -> float:
     if not USUAL_GETUP_RANGE[0] <= hour <= USUAL_GETUP_RANGE[1]:
         raise ValueError(f"a usual get-up time is HH:MM between 04:00 and 12:00, not {clock!r}")
     return hour
+
+
+def watch_of(level: str) -> Watch:
+    """The margins of a watch level; ValueError for an unknown one."""
+    if level not in WATCH_LEVELS:
+        raise ValueError(f"a watch level is one of {', '.join(WATCH_LEVELS)}, not {level!r}")
+    return WATCH_LEVELS[level]
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
@@ -207,8 +236,11 @@ class RoutineBaseline:
     def _defaults(self, tz: ZoneInfo) -> None:
         # before the person's own nights are learned: the get-up time staff were told, or 09:00;
         # not up two hours after it is the finding (as the default 11:00 is to 09:00)
+        # the defaults are a standard watch; another level's margins move them alike
+        standard = WATCH_LEVELS[STANDARD]
+        late_h = self.getup_margin_h - standard.getup_margin_h
         getup = hour_of(self.usual_getup) if self.usual_getup else DEFAULT_GETUP_LATE
-        alert = min(getup + DEFAULT_GETUP_ALERT - DEFAULT_GETUP_LATE, GETUP_ALERT_LATEST)
+        alert = min(getup + DEFAULT_GETUP_ALERT - DEFAULT_GETUP_LATE + late_h, GETUP_ALERT_LATEST)
         self.window_ = SleepWindow(
             tz,
             to_night_hour(DEFAULT_BEDTIME_EARLY),
@@ -226,14 +258,18 @@ class RoutineBaseline:
             to_night_hour(NIGHT_EXIT_DEFAULT[0]),
             to_night_hour(NIGHT_EXIT_DEFAULT[1]),
         )
-        self.normal_gap_active_s_ = (DEFAULT_GAP_ACTIVE_S / self.gap_margin,) * HOURS
-        self.normal_gap_resting_s_ = (DEFAULT_GAP_RESTING_S / self.gap_margin,) * HOURS
-        self.threshold_active_s_ = (DEFAULT_GAP_ACTIVE_S,) * HOURS
-        self.threshold_resting_s_ = (DEFAULT_GAP_RESTING_S,) * HOURS
+        gap_scale = self.gap_margin / standard.gap_margin
+        active = min(DEFAULT_GAP_ACTIVE_S * gap_scale, GAP_CEILING_ACTIVE_S)
+        resting = min(DEFAULT_GAP_RESTING_S * gap_scale, GAP_CEILING_RESTING_S)
+        self.normal_gap_active_s_ = (active / self.gap_margin,) * HOURS
+        self.normal_gap_resting_s_ = (resting / self.gap_margin,) * HOURS
+        self.threshold_active_s_ = (active,) * HOURS
+        self.threshold_resting_s_ = (resting,) * HOURS
         self.usual_longest_s_: dict[tuple[str, bool], tuple[float, ...]] = {}
         self.bathroom_stays_s_: tuple[float, ...] = ()
+        bathroom = DEFAULT_BATHROOM_S * self.bathroom_margin / standard.bathroom_margin
         self.bathroom_threshold_s_: float | None = (
-            DEFAULT_BATHROOM_S if self.bathroom_observable_ else None
+            min(bathroom, BATHROOM_CEILING_S) if self.bathroom_observable_ else None
         )
         self.meal_windows_: tuple[tuple[float, float], ...] = ()
         self.away_periods_ = 0

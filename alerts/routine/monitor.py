@@ -29,7 +29,7 @@ from alerts.models import (
     BATHROOM_WATCHED,
     RoutineBaselineRow,
 )
-from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline, hour_of
+from alerts.routine.baseline import LEARN_DAYS, STANDARD, RoutineBaseline, hour_of, watch_of
 from alerts.routine.detectors import (
     BATHROOM_STAY,
     INACTIVITY,
@@ -98,7 +98,7 @@ class _Home:
     fetched_until: datetime | None = None
     baseline: RoutineBaseline | None = None
     refit_at: datetime | None = None
-    getup: str = ""  # the usual get-up time the baseline was fitted with
+    profile: tuple[str, str] = ("", STANDARD)  # (usual get-up time, watch level) fitted with
 
 
 class RoutineMonitor:
@@ -192,9 +192,10 @@ class RoutineMonitor:
     ) -> list[AlertView]:
         home = self._homes.setdefault(ctx.gateway_id, _Home())
         person = people.get(ctx.residents[0].id)
-        getup = person.usual_getup if person is not None else ""
-        # a usual get-up time staff just set (or changed) counts at once, not at tomorrow's refit
-        refit = home.refit_at is None or now >= home.refit_at or getup != home.getup
+        profile = (person.usual_getup, person.watch) if person is not None else ("", STANDARD)
+        # a usual get-up time or watch level staff just set (or changed) counts at once, not at
+        # tomorrow's refit
+        refit = home.refit_at is None or now >= home.refit_at or profile != home.profile
         if refit:
             home.history, home.fetched_until = EventHistory(), None
         await self._fetch(ctx.gateway_id, devices, home, now)
@@ -202,8 +203,8 @@ class RoutineMonitor:
             # the first refit comes at a time of day of this home's own, so that the daily
             # refits of many homes spread over the day instead of all falling in one sweep
             first = home.baseline is None
-            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history, getup)
-            home.getup = getup
+            home.baseline = await asyncio.to_thread(self._fit, ctx, home.history, *profile)
+            home.profile = profile
             home.refit_at = now + REFIT_EVERY * (_spread(ctx.gateway_id) if first else 1.0)
             await self._record(ctx.residents[0].id, home.baseline, now)
         assert home.baseline is not None
@@ -267,7 +268,14 @@ class RoutineMonitor:
             log.exception("routine_baseline_not_recorded resident=%d", resident_id)
         self._shown.pop(resident_id, None)  # the situation is written again after this sweep
 
-    def _fit(self, ctx: GatewayContext, history: EventHistory, getup: str) -> RoutineBaseline:
+    def _fit(
+        self, ctx: GatewayContext, history: EventHistory, getup: str, watch: str
+    ) -> RoutineBaseline:
+        try:
+            level = watch_of(watch)
+        except ValueError:  # the form checks it; a bad value must not stop the home's checks
+            log.warning("routine_bad_watch gateway=%s value=%r", ctx.gateway_id, watch)
+            level = watch_of(STANDARD)
         if getup:
             try:
                 hour_of(getup)
@@ -275,7 +283,12 @@ class RoutineMonitor:
                 log.warning("routine_bad_usual_getup gateway=%s value=%r", ctx.gateway_id, getup)
                 getup = ""
         return RoutineBaseline(
-            ctx.station_timezone, min_days=self._min_days, usual_getup=getup
+            ctx.station_timezone,
+            min_days=self._min_days,
+            usual_getup=getup,
+            gap_margin=level.gap_margin,
+            bathroom_margin=level.bathroom_margin,
+            getup_margin_h=level.getup_margin_h,
         ).fit(history.since(None))
 
     async def _fetch(

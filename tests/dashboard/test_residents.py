@@ -188,18 +188,19 @@ async def test_staff_set_risk_flags_care_level_and_notes(
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert csrf is not None
     form = {"csrf": csrf.group(1), "flags": ["dementia", "alone"], "care_level": " 2 ",
-            "notes": "夜里常起身，注意门口。", "usual_getup": "06:30"}  # fmt: skip
+            "notes": "夜里常起身，注意门口。", "usual_getup": "06:30", "watch": "close"}  # fmt: skip
     saved = await client.post(f"/residents/{resident}/profile", data=form)
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/residents/{resident}#profile"
     async with world.sessions() as session:
         row = await session.get(Resident, resident)
         assert row is not None
-        assert (row.risk_flags, row.care_level, row.notes, row.usual_getup) == (
+        assert (row.risk_flags, row.care_level, row.notes, row.usual_getup, row.watch) == (
             "alone,dementia",
             "2",
             "夜里常起身，注意门口。",
             "06:30",
+            "close",
         )
     page = await client.get(f"/residents/{resident}")
     assert 'value="dementia" checked' in page.text
@@ -212,6 +213,7 @@ async def test_staff_set_risk_flags_care_level_and_notes(
             "care_level": "2",
             "notes_chars": 11,
             "usual_getup": "06:30",
+            "watch": "close",
         }
     ]
     assert changes[0].actor == f"user:{world.ids['staff_a']}"
@@ -222,8 +224,12 @@ async def test_staff_set_risk_flags_care_level_and_notes(
         f"/residents/{resident}/profile", data={**form, "usual_getup": "13:30"}
     )
     assert noon.status_code == 422
-    shown = (await client.get(f"/residents/{resident}")).text
+    lax = await client.post(f"/residents/{resident}/profile", data={**form, "watch": "never"})
+    assert lax.status_code == 422
+    shown = (await client.get(f"/residents/{resident}", headers={"Accept-Language": "en"})).text
     assert 'name="usual_getup" type="time" min="04:00" max="12:00" value="06:30"' in shown
+    assert '<option value="close" selected>' in shown
+    assert "Watched Close (1.25 ×" in shown  # the routine block says the level is not standard
     forged = await client.post(f"/residents/{resident}/profile", data={**form, "csrf": "x"})
     assert forged.status_code == 403
     other_station = world.ids["resident_b"]

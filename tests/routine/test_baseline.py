@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 
 import pytest
 
-from alerts.routine.baseline import DEFAULT_GAP_ACTIVE_S, GAP_FLOOR_S, RoutineBaseline, hour_of
+from alerts.routine.baseline import (
+    DEFAULT_GAP_ACTIVE_S,
+    GAP_FLOOR_S,
+    STANDARD,
+    WATCH_LEVELS,
+    RoutineBaseline,
+    hour_of,
+    watch_of,
+)
 from alerts.routine.detectors import NO_BASELINE_NOTE, RoutineDetector
 from alerts.routine.events import SensorEvent
 from alerts.routine.timeline import hour_text, to_night_hour
@@ -131,3 +139,59 @@ def test_hour_text_rounds_to_the_nearest_minute() -> None:
     assert [hour_text(h) for h in (7.99999, 8.5, 6.0 + 59.6 / 60, 0.0)] == [
         "08:00", "08:30", "07:00", "00:00",
     ]  # fmt: skip
+
+
+def test_the_standard_watch_level_is_the_estimator_default() -> None:
+    """The figures in docs/detection.md are measured with the constructor's defaults; the
+    "standard" level a resident starts with must be exactly those."""
+    default = RoutineBaseline("UTC")
+    assert asdict(WATCH_LEVELS[STANDARD]) == {
+        "gap_margin": default.gap_margin,
+        "bathroom_margin": default.bathroom_margin,
+        "getup_margin_h": default.getup_margin_h,
+    }
+    with pytest.raises(ValueError, match="close, standard, relaxed"):
+        watch_of("never")
+
+
+def _at_level(level: str, days: int) -> RoutineBaseline:
+    return RoutineBaseline("UTC", **asdict(watch_of(level))).fit(history(days))
+
+
+def test_a_closer_watch_allows_less_of_the_same_history() -> None:
+    """Learned (9 days): the limits are the same longest usual silence, stay and get-up, with
+    the level's margin; the bathroom limit is 1.25 / 1.5 / 2 × the longest stay (30 min)."""
+    close, standard, relaxed = (_at_level(level, 9) for level in ("close", STANDARD, "relaxed"))
+    assert close.normal_gap_active_s_ == standard.normal_gap_active_s_
+    for hour in range(24):
+        assert close.threshold_resting_s_[hour] <= standard.threshold_resting_s_[hour]
+        assert standard.threshold_resting_s_[hour] <= relaxed.threshold_resting_s_[hour]
+    assert [b.bathroom_threshold_s_ for b in (close, standard, relaxed)] == pytest.approx(
+        [37.5 * 60, 45 * 60, 60 * 60]
+    )
+    # usual latest get-up 07:00: not up by 07:30 / 08:00 / 08:30 is the finding
+    assert [b.window_.getup_alert for b in (close, standard, relaxed)] == pytest.approx(
+        [to_night_hour(7.5), to_night_hour(8.0), to_night_hour(8.5)]
+    )
+
+
+def test_a_closer_watch_also_moves_the_defaults_of_the_first_week() -> None:
+    """A resident watched closely from the day she comes home from hospital: the conservative
+    defaults move with the level's margin (4 h awake silence at standard: 3 h 20 min close,
+    5 h 20 min relaxed; not up 2 h after the usual time: 1.5 h / 2.5 h; bathroom 2 h: 100 min
+    / 160 min)."""
+    close, standard, relaxed = (_at_level(level, 4) for level in ("close", STANDARD, "relaxed"))
+    assert not close.baseline_ready_
+    assert [b.threshold_active_s_[10] for b in (close, standard, relaxed)] == pytest.approx(
+        [DEFAULT_GAP_ACTIVE_S * 1.25 / 1.5, DEFAULT_GAP_ACTIVE_S, DEFAULT_GAP_ACTIVE_S * 2 / 1.5]
+    )
+    assert [b.window_.getup_alert for b in (close, standard, relaxed)] == pytest.approx(
+        [to_night_hour(10.5), to_night_hour(11.0), to_night_hour(11.5)]
+    )
+    assert [b.bathroom_threshold_s_ for b in (close, standard, relaxed)] == pytest.approx(
+        [100 * 60, 120 * 60, 160 * 60]
+    )
+    events = then(4, day_events(START + timedelta(days=4), until=10.0))
+    quiet_3h30 = at(START + timedelta(days=4), 13.5)  # last activity before 10:00
+    assert [f.kind for f in RoutineDetector().check(close, events, quiet_3h30)] == ["inactivity"]
+    assert RoutineDetector().check(standard, events, quiet_3h30) == ()

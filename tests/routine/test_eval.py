@@ -178,3 +178,27 @@ def test_a_baseline_learns_from_the_nearest_five_weeks_as_the_monitor_keeps() ->
     assert max(abs((d - day).days) for d in around) <= 18  # 17 before and 18 after, nearest first
     before = learned_from(days[45], days, "past-days")
     assert before == days[10:45]
+
+
+def test_eval_at_each_watch_level(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``--watch LEVEL`` replays with that level's margins (the same trials, sooner or later
+    alerts), and the report says which level it used."""
+    _write_events_csv(tmp_path, history(12))
+    argv = ["eval", "inactivity", "--data", str(tmp_path), "--format", "events-csv",
+            "--trials", "20", "--seed", "2"]  # fmt: skip
+    medians: dict[str, float] = {}
+    for level in ("close", "standard", "relaxed"):
+        assert main([*argv, "--watch", level]) == 0
+        out = capsys.readouterr().out
+        assert f"Watch: {level}" in out
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["watch"] == level
+        assert summary["detected"] == 20
+        medians[level] = summary["asleep_median_time_to_alert_min"]
+    # awake, this constructed resident's limits sit at the 1 h floor at every level; asleep,
+    # not up is found 30 min after the usual latest get-up (close), 60 (standard), 90 (relaxed)
+    assert medians["close"] == medians["standard"] - 30 == medians["relaxed"] - 60
+    with pytest.raises(SystemExit) as refused:
+        main([*argv, "--watch", "never"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'never'" in capsys.readouterr().err

@@ -263,3 +263,41 @@ async def test_a_usual_get_up_time_set_by_staff_counts_at_the_next_check(world: 
     async with world.sessions() as session:
         (row,) = (await session.scalars(select(RoutineBaselineRow))).all()
     assert row.getup_limit == "08:00"  # and the resident page says so
+
+
+async def test_a_watch_level_set_by_staff_counts_at_the_next_check(world: World) -> None:
+    """Staff watch a resident closely (home from hospital): the next sweep refits with the close
+    level's margins — the not-up limit moves from 11:00 to 10:30 and the awake silence allowed
+    from 4 h to 3 h 20 min — and an unknown level in the database is read as standard."""
+    from alerts.routine.timeline import to_night_hour
+    from registry.models import Resident
+
+    gateway = world.fleet.gateways[0].gateway_id
+
+    async def set_watch(level: str) -> None:
+        async with world.sessions() as session, session.begin():
+            (person,) = (await session.scalars(select(Resident))).all()
+            person.watch = level
+        world.clock.advance(SWEEP.total_seconds())
+        await world.monitor.check_once()
+
+    await world.monitor.check_once()
+    first = world.monitor.baseline(gateway)
+    assert first is not None
+    assert (first.window_.getup_alert, first.threshold_active_s_[12]) == (
+        to_night_hour(11.0),
+        4 * 3600.0,
+    )
+    await set_watch("close")
+    close = world.monitor.baseline(gateway)
+    assert close is not None
+    assert (close.window_.getup_alert, close.threshold_active_s_[12]) == pytest.approx(
+        (to_night_hour(10.5), 200 * 60.0)
+    )
+    async with world.sessions() as session:
+        (row,) = (await session.scalars(select(RoutineBaselineRow))).all()
+    assert row.getup_limit == "10:30"  # and the resident page says so
+    await set_watch("sloppy")  # not through the form, which refuses it
+    fallback = world.monitor.baseline(gateway)
+    assert fallback is not None
+    assert fallback.window_.getup_alert == to_night_hour(11.0)
