@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from alerts.routine.events import BATHROOM, SensorEvent
+from alerts.routine.events import BATHROOM, STEPS, SensorEvent
 from alerts.routine.loaders import zone
 from alerts.routine.situation import (
     SLEEP_PIECE_MIN_S,
@@ -204,9 +204,18 @@ class RoutineBaseline:
     def fit(
         self, history: Iterable[SensorEvent] | Timeline, days: Iterable[date] | None = None
     ) -> RoutineBaseline:
-        """Learn from ``history``; only the complete local ``days`` given (default all) count."""
+        """Learn from ``history``; only the complete local ``days`` given (default all) count.
+
+        The wearable's steps are left out: limits learned where the person wore it would be too
+        short on the days they do not; the detectors count steps as signs of activity, so a
+        step can only ever shorten the silence they judge."""
         tz = zone(self.tz)
-        timeline = history if isinstance(history, Timeline) else Timeline(history)
+        if not isinstance(history, Timeline):
+            history = Timeline(e for e in history if e.kind != STEPS)
+        if history.steps:
+            raise ValueError("a baseline learns without the wearable's steps: give a Timeline of "
+                             "the home's sensors only")  # fmt: skip
+        timeline = history
         complete = complete_days(timeline, tz)
         chosen = sorted(set(complete) if days is None else set(days) & set(complete))
         excluded = set(complete) - set(chosen)

@@ -23,6 +23,7 @@ import numpy as np
 
 from alerts.routine.baseline import LEARN_DAYS, RoutineBaseline, complete_days
 from alerts.routine.detectors import INACTIVITY_KINDS, RoutineDetector
+from alerts.routine.events import STEPS
 from alerts.routine.loaders import Recording, zone
 from alerts.routine.situation import Status, classify
 from alerts.routine.timeline import Timeline, local_hour
@@ -294,8 +295,10 @@ def evaluate(
 ) -> EvalReport:
     """The full protocol on one recording (one resident)."""
     timeline = Timeline(recording.events)
-    days = complete_days(timeline, zone(recording.tz))
-    baselines = fit_held_out(recording, timeline, days, params, protocol)
+    # baselines learn from the home's sensors; the wearable's steps count only when checking
+    learn = Timeline(e for e in recording.events if e.kind != STEPS) if timeline.steps else timeline
+    days = complete_days(learn, zone(recording.tz))
+    baselines = fit_held_out(recording, learn, days, params, protocol)
     detector = RoutineDetector()
     alarms = [
         alarm for day in days for alarm in replay_day(baselines[day], detector, timeline, day)
@@ -305,9 +308,7 @@ def evaluate(
         notes.append("some days were judged on defaults (their baseline had under 7 days)")
     lenient = {**(params or {}), "min_days": 1}
     yardsticks = {
-        day: RoutineBaseline(recording.tz, **lenient).fit(
-            timeline, days=[d for d in days if d != day]
-        )
+        day: RoutineBaseline(recording.tz, **lenient).fit(learn, days=[d for d in days if d != day])
         for day, held_out in baselines.items()
         if not held_out.baseline_ready_
     }

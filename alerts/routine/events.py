@@ -14,7 +14,15 @@ SEAT = "seat"
 FLUSH = "flush"
 APPLIANCE = "appliance"
 OTHER = "other"
-KINDS: frozenset[str] = frozenset({MOTION, DOOR, CONTACT, BED, SEAT, FLUSH, APPLIANCE, OTHER})
+# The wearable's step count: the person walked, somewhere at home — it says nothing of where (no
+# room), and nothing of coming home (steps counted outside may reach the gateway late, with their
+# own times). A reading counts as a sign of activity only from WALKING_STEPS up: a few steps a
+# minute come from an arm moving in bed or on the sofa.
+STEPS = "steps"
+WALKING_STEPS = 10.0
+KINDS: frozenset[str] = frozenset(
+    {MOTION, DOOR, CONTACT, BED, SEAT, FLUSH, APPLIANCE, OTHER, STEPS}
+)
 
 OCCUPANCY_KINDS: frozenset[str] = frozenset({BED, SEAT})  # a 1 means someone is lying or sitting
 ON_EDGE_ONLY: frozenset[str] = frozenset({FLUSH, APPLIANCE})  # their 0 happens by itself
@@ -23,7 +31,12 @@ BATHROOM = "bathroom"
 KITCHEN = "kitchen"
 BEDROOM = "bedroom"
 
-_MEASUREMENT_KIND: dict[str, str] = {"motion": MOTION, "bed_occupied": BED, "flush": FLUSH}
+_MEASUREMENT_KIND: dict[str, str] = {
+    "motion": MOTION,
+    "bed_occupied": BED,
+    "flush": FLUSH,
+    "steps": STEPS,
+}
 _CONTACT_DEVICE_KIND: dict[str, str] = {"door": DOOR}  # other contact devices are cupboards
 
 
@@ -39,7 +52,10 @@ class SensorEvent:
 
     @property
     def is_activity(self) -> bool:
-        """True when the event is a sign that someone moved (a 0 of a flush/appliance is not)."""
+        """True when the event is a sign that someone moved (a 0 of a flush/appliance is not, nor
+        a step count under ``WALKING_STEPS``)."""
+        if self.kind == STEPS:
+            return self.value >= WALKING_STEPS
         return self.value > 0 or self.kind not in ON_EDGE_ONLY
 
 
@@ -56,4 +72,5 @@ def from_reading(
         if found is None:
             return None
         kind = found
-    return SensorEvent(time, f"{device_kind}-{room}", room, kind, float(value))
+    event = SensorEvent(time, f"{device_kind}-{room}", room, kind, float(value))
+    return event if kind != STEPS or event.is_activity else None

@@ -64,6 +64,9 @@ REFIT_EVERY = timedelta(days=1)
 LATE_READINGS = timedelta(hours=6)  # each sweep fetches this far back again (late readings)
 MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
 ACTIVITY_MEASUREMENTS = ("motion", "contact_open", "bed_occupied", "flush")
+# the wearable's steps: kept for the last RECENT only, as signs of activity when checking (the
+# baseline learns from the fixed sensors above: alerts.routine.baseline.RoutineBaseline.fit)
+STEPS_MEASUREMENT = "steps"
 # the alert's summary is the detector's own words (a tooltip on the console), not a message key
 NOTE_WORDS = {
     NO_BASELINE_NOTE: "conservative defaults: no personal baseline yet",
@@ -95,6 +98,7 @@ class _Home:
     """What the monitor remembers about one home."""
 
     history: EventHistory = field(default_factory=EventHistory)
+    steps: EventHistory = field(default_factory=EventHistory)  # the last RECENT of walking
     fetched_until: datetime | None = None
     baseline: RoutineBaseline | None = None
     refit_at: datetime | None = None
@@ -211,7 +215,10 @@ class RoutineMonitor:
         resident = ctx.residents[0]
         flags = person.risk_flags if person is not None else ""
         detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.split(","))
-        recent = home.history.since(now - RECENT)
+        recent = sorted(
+            [*home.history.since(now - RECENT), *home.steps.since(now - RECENT)],
+            key=lambda e: e.time,
+        )
         self.statuses[resident.id] = detector.status(home.baseline, recent, now)
         raised: list[AlertView] = []
         for finding in detector.check(home.baseline, recent, now):
@@ -299,18 +306,25 @@ class RoutineMonitor:
         # fetches the whole history afresh, so neither the check nor the baseline misses them
         since = now - HISTORY if home.fetched_until is None else home.fetched_until - LATE_READINGS
         new: list[SensorEvent] = []
+        walked: list[SensorEvent] = []
         for key, kind, room in devices:
             for measurement in DEVICE_KINDS[kind].measurements if kind in DEVICE_KINDS else ():
-                if measurement not in ACTIVITY_MEASUREMENTS:
+                if measurement in ACTIVITY_MEASUREMENTS:
+                    into, start = new, since
+                elif measurement == STEPS_MEASUREMENT:
+                    into, start = walked, max(since, now - RECENT)
+                else:
                     continue
                 for r in await self._store.recent_readings(
-                    gateway_id, key, measurement, since, now
+                    gateway_id, key, measurement, start, now
                 ):
                     event = from_reading(kind, room, r.measurement, r.value, r.time)
                     if event is not None:
-                        new.append(event)
+                        into.append(event)
         home.history.prune(now - HISTORY)
         home.history.extend(new)
+        home.steps.prune(now - RECENT)
+        home.steps.extend(walked)
         home.fetched_until = now
 
     async def _raise(

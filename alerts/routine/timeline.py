@@ -18,6 +18,7 @@ from alerts.routine.events import (
     KITCHEN,
     MOTION,
     OCCUPANCY_KINDS,
+    STEPS,
     SensorEvent,
 )
 
@@ -71,6 +72,7 @@ class Timeline:
         self.departures: list[float] = []  # starts of door passages that left the home
         self.kitchen: list[float] = []  # times of kitchen activity
         self.bed_events = 0
+        self.steps = 0  # wearable step events (signs of activity only; baselines learn without)
         self.motion_rooms: set[str] = set()  # rooms where a motion sensor sees presence
         occupied: set[str] = set()
         bed_on: dict[str, float] = {}
@@ -83,6 +85,12 @@ class Timeline:
             if not ev.is_activity:
                 continue
             ts = ev.time.timestamp()
+            # the wearable's steps say the person walked, not where nor whether at home: the room
+            # is the last one seen, and they neither end nor begin being away
+            roomless = ev.kind == STEPS
+            room = (self.room[-1] if self.room else "") if roomless else ev.room
+            if roomless:
+                self.steps += 1
             if ev.kind == MOTION:
                 self.motion_rooms.add(ev.room)
             if ev.kind in OCCUPANCY_KINDS:
@@ -104,11 +112,11 @@ class Timeline:
                         if away:
                             self.departures.append(ts)
                     last_door = ts
-            else:
+            elif not roomless:
                 away = False
                 last_inside = ts
             bath_since = (
-                (bath_since if not math.isnan(bath_since) else ts) if (ev.room == BATHROOM) else NAN
+                (bath_since if not math.isnan(bath_since) else ts) if (room == BATHROOM) else NAN
             )
             if ev.room == KITCHEN:
                 self.kitchen.append(ts)
@@ -120,7 +128,7 @@ class Timeline:
                 long_quiet = (self.t[-1], ts)
             self.long_quiet.append(long_quiet)
             self.t.append(ts)
-            self.room.append(ev.room)
+            self.room.append(room)
             self.kind.append(ev.kind)
             self.in_bed.append(bool(bed_on))
             self.bed_since.append(min(bed_on.values()) if bed_on else NAN)

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from alerts.feed import AlertFeed
-from alerts.routine.monitor import ACTIVITY_MEASUREMENTS, RoutineMonitor
+from alerts.routine.monitor import (
+    ACTIVITY_MEASUREMENTS,
+    RECENT,
+    STEPS_MEASUREMENT,
+    RoutineMonitor,
+)
 from alerts.service import AlertService
 from anxin import localservers, migrate
 from anxin.monitors import INACTIVITY_CHECK_S
@@ -49,7 +54,15 @@ def _peak_rss_mb() -> float:
 
 def _simulated(number: int, days: int) -> list[Any]:
     home = SimulatedHome(number, NOW - timedelta(days=days), NO_INCIDENTS, accel_hz=0)
-    return [r for r in home.step(NOW).readings if r.measurement in ACTIVITY_MEASUREMENTS]
+    # the fixed sensors' readings of every day; the wearable's steps of the last two days, all
+    # the monitor fetches of them (a reading a minute at home, walking or not)
+    recent = NOW - RECENT
+    return [
+        r
+        for r in home.step(NOW).readings
+        if r.measurement in ACTIVITY_MEASUREMENTS
+        or (r.measurement == STEPS_MEASUREMENT and r.time >= recent)
+    ]
 
 
 async def run_routine_bench(

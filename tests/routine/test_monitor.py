@@ -301,3 +301,33 @@ async def test_a_watch_level_set_by_staff_counts_at_the_next_check(world: World)
     fallback = world.monitor.baseline(gateway)
     assert fallback is not None
     assert fallback.window_.getup_alert == to_night_hour(11.0)
+
+
+async def test_the_wearables_steps_are_signs_of_activity_when_checking(world: World) -> None:
+    """Walking (≥ WALKING_STEPS in a reading) counts as activity at the next check; a few steps
+    (an arm moving in a chair) do not; steps older than the two days a check reads play no
+    part."""
+    gw = world.fleet.gateways[0].gateway_id
+
+    def reading(device: str, measurement: str, value: float, ago: timedelta) -> Reading:
+        return Reading(gw, device, measurement, value, CUT - ago, CUT - ago)
+
+    await world.store.write_readings(
+        [
+            reading("wear-1", "steps", 60.0, timedelta(days=3)),
+            reading("wear-1", "steps", 4.0, timedelta(minutes=30)),
+        ]
+    )
+    await world.monitor.check_once()
+    (status,) = world.monitor.statuses.values()
+    assert status.last_activity is None  # neither counts
+    await world.store.write_readings(
+        [
+            reading("pir-living_room", "motion", 1.0, timedelta(hours=3)),
+            reading("wear-1", "steps", 25.0, timedelta(minutes=10)),
+        ]
+    )
+    world.clock.advance(SWEEP.total_seconds())
+    await world.monitor.check_once()
+    (status,) = world.monitor.statuses.values()
+    assert status.last_activity == CUT - timedelta(minutes=10)
