@@ -25,7 +25,11 @@ class Measurement:
     low: float
     high: float
     value_kind: ValueKind
-    activity: bool  # True when a reading of 1 is a sign that someone is active at home
+    activity: bool  # True when a reading of ``activity_from`` or more is a sign of activity
+    # from how much a reading is a sign that someone is active at home: 1 for the binary
+    # sensors; 10 steps in a reading for the wearable (walking — a few steps a minute come from
+    # an arm moving in bed or in a chair). One definition for the detectors and the console.
+    activity_from: float = 1.0
 
     def accepts(self, value: float) -> bool:
         """True when ``value`` lies in the valid range (inclusive)."""
@@ -52,7 +56,9 @@ MEASUREMENTS: dict[str, Measurement] = {
         Measurement("flush", "", 0, 1, ValueKind.BINARY, activity=True),
         Measurement("heart_rate", "bpm", 20, 250, ValueKind.GAUGE, activity=False),
         Measurement("spo2", "%", 50, 100, ValueKind.GAUGE, activity=False),
-        Measurement("steps", "steps", 0, 10_000, ValueKind.COUNTER, activity=True),
+        Measurement(
+            "steps", "steps", 0, 10_000, ValueKind.COUNTER, activity=True, activity_from=10.0
+        ),
         Measurement("battery", "%", 0, 100, ValueKind.GAUGE, activity=False),
         Measurement("worn", "", 0, 1, ValueKind.BINARY, activity=False),
         Measurement("water_leak", "", 0, 1, ValueKind.BINARY, activity=False),

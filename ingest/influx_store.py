@@ -33,7 +33,7 @@ from ingest.queries import (
 )
 from ingest.retention import Retention, RetentionReport
 from ingest.store import (
-    ACTIVITY_MEASUREMENTS,
+    ACTIVITY_FROM,
     READING_MEASUREMENTS,
     check_measurements,
     from_ns,
@@ -140,7 +140,8 @@ class InfluxStore:
         return _latest_by(rows, "dev")
 
     async def last_activity(self, gateways: Sequence[str], until: datetime) -> dict[str, datetime]:
-        """Gateway -> time of its latest activity reading (value >= 1) at or before ``until``.
+        """Gateway -> time of its latest activity reading (value >= ``activity_from``: 1, steps
+        10) at or before ``until``.
 
         ``value >= 1`` is a field filter, which InfluxDB answers by reading every point in the
         time range; so look back in widening windows and ask the wider ones only for gateways
@@ -166,11 +167,15 @@ class InfluxStore:
     ) -> dict[str, datetime]:
         which = " OR ".join(f'"gw" = {literal(gw)}' for gw in gateways)
         after = "" if since is None else f" AND time >= {to_ns(since)}"
-        rows = await self._select(
-            f'SELECT last("value") FROM {",".join(map(ident, ACTIVITY_MEASUREMENTS))}'
-            f' WHERE ({which}) AND "value" >= 1{after} AND time <= {to_ns(until)} GROUP BY "gw"'
-        )
-        return _latest_by(rows, "gw")
+        latest: dict[str, datetime] = {}
+        for level, names in ACTIVITY_FROM:  # one field filter per query: a query per level
+            rows = await self._select(
+                f'SELECT last("value") FROM {",".join(map(ident, names))} WHERE ({which})'
+                f' AND "value" >= {level!r}{after} AND time <= {to_ns(until)} GROUP BY "gw"'
+            )
+            for gw, at in _latest_by(rows, "gw").items():
+                latest[gw] = max(at, latest.get(gw, at))
+        return latest
 
     async def events(self, gateway: str, since: datetime) -> list[Event]:
         """Events of one gateway with time >= since, ascending time."""
@@ -202,13 +207,18 @@ class InfluxStore:
     async def activity_per_room_hour(
         self, gateway: str, rooms: Mapping[str, str], since: datetime, until: datetime
     ) -> list[RoomHour]:
-        """Activity readings (value >= 1) per room (device -> room) per UTC hour, since <= t < until."""
+        """Activity readings (value >= ``activity_from``) per room (device -> room) per UTC hour,
+        since <= t < until."""
         low, high = half_open(since, until)
-        rows = await self._select(
-            f'SELECT count("value") FROM {",".join(map(ident, ACTIVITY_MEASUREMENTS))}'
-            f' WHERE "gw" = {literal(gateway)} AND "value" >= 1 AND time >= {low}'
-            f' AND time < {high} GROUP BY time(1h), "dev" fill(none)'
-        )
+        rows = [
+            row
+            for level, names in ACTIVITY_FROM
+            for row in await self._select(
+                f'SELECT count("value") FROM {",".join(map(ident, names))}'
+                f' WHERE "gw" = {literal(gateway)} AND "value" >= {level!r} AND time >= {low}'
+                f' AND time < {high} GROUP BY time(1h), "dev" fill(none)'
+            )
+        ]
         return room_hours(((r["dev"], r["time"], int(r["count"])) for r in rows), rooms)
 
     async def bed_occupancy_spans(

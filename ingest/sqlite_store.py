@@ -27,7 +27,7 @@ from ingest.queries import (
     room_hours,
 )
 from ingest.retention import Retention, RetentionReport, raw_cutoff, rollup_cutoff
-from ingest.store import ACTIVITY_MEASUREMENTS, check_measurements, from_ns, to_ns
+from ingest.store import ACTIVITY_FROM, check_measurements, from_ns, to_ns
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,13 @@ _SCHEMA = (
         mean REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL, count INTEGER NOT NULL,
         PRIMARY KEY (gw, dev, m, t)
     ) WITHOUT ROWID""",
+)
+
+# a sign of activity: a reading of an activity measurement at or above its ``activity_from`` —
+# one clause per level, each answered from the (gw, m, t) index (an OR of them is not)
+ACTIVITY_CLAUSES: tuple[tuple[str, tuple[str | float, ...]], ...] = tuple(
+    (f"m IN ({','.join('?' * len(names))}) AND value >= ?", (*names, level))
+    for level, names in ACTIVITY_FROM
 )
 
 _UPSERT_READING = """INSERT INTO readings (gw, dev, m, t, value, rx) VALUES (?, ?, ?, ?, ?, ?)
@@ -196,19 +203,18 @@ class SQLiteStore:
         return {dev: from_ns(t) for dev, t in await self._run(query)}
 
     async def last_activity(self, gateways: Sequence[str], until: datetime) -> dict[str, datetime]:
-        """Gateway -> time of its latest activity reading (value >= 1) at or before ``until``."""
+        """Gateway -> time of its latest activity reading (value >= ``activity_from``) at or
+        before ``until``."""
         limit = to_ns(until)
-        marks = ",".join("?" * len(ACTIVITY_MEASUREMENTS))
-        sql = (
-            f"SELECT MAX(t) FROM readings WHERE gw = ? AND m IN ({marks}) AND value >= 1 AND t <= ?"
-        )
 
         def query(conn: sqlite3.Connection) -> dict[str, int]:
             found: dict[str, int] = {}
             for gw in dict.fromkeys(gateways):
-                (t,) = conn.execute(sql, (gw, *ACTIVITY_MEASUREMENTS, limit)).fetchone()
-                if t is not None:
-                    found[gw] = t
+                for clause, args in ACTIVITY_CLAUSES:
+                    sql = f"SELECT MAX(t) FROM readings WHERE gw = ? AND {clause} AND t <= ?"
+                    (t,) = conn.execute(sql, (gw, *args, limit)).fetchone()
+                    if t is not None:
+                        found[gw] = max(t, found.get(gw, t))
             return found
 
         return {gw: from_ns(t) for gw, t in (await self._run(query)).items()}
@@ -241,16 +247,19 @@ class SQLiteStore:
     async def activity_per_room_hour(
         self, gateway: str, rooms: Mapping[str, str], since: datetime, until: datetime
     ) -> list[RoomHour]:
-        """Activity readings (value >= 1) per room (device -> room) per UTC hour, since <= t < until."""
+        """Activity readings (value >= ``activity_from``) per room (device -> room) per UTC hour,
+        since <= t < until."""
         low, high = half_open(since, until)
-        marks = ",".join("?" * len(ACTIVITY_MEASUREMENTS))
-        sql = (
-            f"SELECT dev, t - t % {HOUR_NS}, COUNT(*) FROM readings WHERE gw = ? AND m IN ({marks})"
-            f" AND value >= 1 AND t >= ? AND t < ? GROUP BY dev, t - t % {HOUR_NS}"
-        )
 
         def query(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
-            return conn.execute(sql, (gateway, *ACTIVITY_MEASUREMENTS, low, high)).fetchall()
+            rows: list[tuple[str, int, int]] = []
+            for clause, args in ACTIVITY_CLAUSES:
+                sql = (
+                    f"SELECT dev, t - t % {HOUR_NS}, COUNT(*) FROM readings WHERE gw = ?"
+                    f" AND {clause} AND t >= ? AND t < ? GROUP BY dev, t - t % {HOUR_NS}"
+                )
+                rows += conn.execute(sql, (gateway, *args, low, high)).fetchall()
+            return rows
 
         return room_hours(await self._run(query), rooms)
 

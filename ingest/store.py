@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
-# measurements whose reading of 1 or more means someone is active at home
+# measurements whose reading of ``activity_from`` (1; steps: 10) or more means someone is active
 ACTIVITY_MEASUREMENTS: tuple[str, ...] = tuple(
     sorted(k for k, m in MEASUREMENTS.items() if m.activity)
+)
+# the activity measurements grouped by the value from which a reading is activity
+ACTIVITY_FROM: tuple[tuple[float, tuple[str, ...]], ...] = tuple(
+    (level, tuple(k for k in ACTIVITY_MEASUREMENTS if MEASUREMENTS[k].activity_from == level))
+    for level in sorted({MEASUREMENTS[k].activity_from for k in ACTIVITY_MEASUREMENTS})
 )
 READING_MEASUREMENTS: tuple[str, ...] = tuple(sorted(MEASUREMENTS))
 

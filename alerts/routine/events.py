@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from devices.catalog import MEASUREMENTS
+
 # Kinds of sensor event. "door" is only the front (entrance) door: away detection keys on it.
 MOTION = "motion"
 DOOR = "door"
@@ -19,7 +21,7 @@ OTHER = "other"
 # own times). A reading counts as a sign of activity only from WALKING_STEPS up: a few steps a
 # minute come from an arm moving in bed or on the sofa.
 STEPS = "steps"
-WALKING_STEPS = 10.0
+WALKING_STEPS = MEASUREMENTS[STEPS].activity_from  # 10: the catalog's, as the console counts
 KINDS: frozenset[str] = frozenset(
     {MOTION, DOOR, CONTACT, BED, SEAT, FLUSH, APPLIANCE, OTHER, STEPS}
 )

@@ -109,12 +109,15 @@ async def test_last_seen_is_latest_reading_per_device(store: ReadingStore) -> No
 async def test_last_activity_counts_only_activity_of_one_or_more_up_to_until(
     store: ReadingStore,
 ) -> None:
+    """A sign of activity is a reading of 1 or more — for the wearable's steps, 10 or more (the
+    catalog's ``activity_from``: walking, not an arm moving in a chair)."""
     await store.write_readings(
         [
             reading(1, 0),  # motion: activity
             reading(0, 20),  # motion 0: not activity
             reading(1, 30, m="bed_occupied", dev="bed-1"),  # not an activity measurement
-            reading(120, 40, m="steps", dev="band-1"),  # steps >= 1: activity
+            reading(120, 40, m="steps", dev="band-1"),  # steps >= 10: activity
+            reading(9, 50, m="steps", dev="band-1"),  # steps < 10: not activity
             reading(1, 100, m="flush", dev="wc-1"),  # after `until`
             reading(1, 5, gw="gw-2", m="contact_open", dev="door-1"),
             reading(0, 5, gw="gw-3"),
