@@ -185,7 +185,7 @@ async def resident_page(
             risk_flags=residents.RISK_FLAGS,
             notes_max=NOTES_MAX,
             routine=await residents.routine_of(
-                session, resident.id, kit, caller.lang, zone, now, person.watch
+                session, resident.id, kit, caller.lang, zone, now, person.watch, person.usual_getup
             ),
         ),
     )

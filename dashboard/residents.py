@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alerts.models import BATHROOM_OFF, RoutineBaselineRow
-from alerts.routine.baseline import STANDARD
+from alerts.routine.baseline import STANDARD, WATCH_LEVELS, default_limits, watch_of
+from alerts.routine.timeline import hour_text
 from alerts.views import AlertView
 from dashboard import coverage
 from dashboard.access import ResidentSummary
@@ -124,6 +125,7 @@ async def routine_of(
     zone: ZoneInfo,
     now: datetime,
     watch: str = STANDARD,
+    usual_getup: str = "",
 ) -> list[str]:
     """What the routine detectors know of the resident, in words: the last check (quiet since
     when, and when an alarm comes if nothing moves), a personal baseline or the defaults still
@@ -131,7 +133,7 @@ async def routine_of(
     cannot tell apart (``dashboard.coverage``), and a watch level other than the standard one."""
     row = await session.get(RoutineBaselineRow, resident_id)
     if row is None:
-        lines = [translate(lang, "routine.not_learned")]
+        lines = [not_learned(lang, watch, usual_getup)]
     else:
         lines = situation_words(row, lang, zone, now)
         if row.ready:
@@ -145,6 +147,30 @@ async def routine_of(
         lines.append(translate(lang, "routine.watch", level=translate(lang, f"watch.{watch}")))
     gaps = coverage.gaps((d.kind, d.room) for d in kit.devices)
     return lines + [translate(lang, key) for key in gaps]
+
+
+def not_learned(lang: str, watch: str, usual_getup: str) -> str:
+    """Before the routine monitor's first fit: the defaults that apply, at this resident's watch
+    level and usual get-up time (the same ``default_limits`` the monitor will fit with)."""
+    level = watch_of(watch if watch in WATCH_LEVELS else STANDARD)
+    try:
+        limits = default_limits(level, usual_getup)
+    except ValueError:  # the form checks it; the monitor falls back alike
+        limits = default_limits(level)
+    return translate(
+        lang,
+        "routine.not_learned",
+        active=_hours(lang, limits.active_s),
+        resting=_hours(lang, limits.resting_s),
+        getup=hour_text(limits.not_up_hour),
+    )
+
+
+def _hours(lang: str, seconds: float) -> str:
+    hours, minutes = divmod(round(seconds / 60.0), 60)
+    if minutes:
+        return translate(lang, "duration.hours_minutes", hours=hours, minutes=minutes)
+    return translate(lang, "duration.hours", hours=hours)
 
 
 def situation_words(row: RoutineBaselineRow, lang: str, zone: ZoneInfo, now: datetime) -> list[str]:

@@ -106,6 +106,39 @@ def watch_of(level: str) -> Watch:
     return WATCH_LEVELS[level]
 
 
+@dataclass(frozen=True, slots=True)
+class DefaultLimits:
+    """What applies before a personal baseline (clock hours local, limits in seconds)."""
+
+    active_s: float  # silence allowed while up and about
+    resting_s: float  # while seated or lying outside the night
+    bathroom_s: float  # bathroom stay (where a motion sensor sees the bathroom)
+    getup_hour: float  # the usual get-up time assumed: told by staff, or 09:00
+    not_up_hour: float  # still in the night's sleep after this is the finding
+
+
+def default_limits(watch: Watch, usual_getup: str = "") -> DefaultLimits:
+    """The conservative defaults at a watch level: they are a standard watch's, and another
+    level's margins move them alike (not up 2 h after the usual get-up time, as the default
+    11:00 is to 09:00, ± the level's get-up margin). ValueError for a bad ``usual_getup``."""
+    standard = WATCH_LEVELS[STANDARD]
+    getup = hour_of(usual_getup) if usual_getup else DEFAULT_GETUP_LATE
+    late_h = (
+        DEFAULT_GETUP_ALERT - DEFAULT_GETUP_LATE + watch.getup_margin_h - standard.getup_margin_h
+    )
+    scale = watch.gap_margin / standard.gap_margin
+    return DefaultLimits(
+        active_s=min(DEFAULT_GAP_ACTIVE_S * scale, GAP_CEILING_ACTIVE_S),
+        resting_s=min(DEFAULT_GAP_RESTING_S * scale, GAP_CEILING_RESTING_S),
+        bathroom_s=min(
+            DEFAULT_BATHROOM_S * watch.bathroom_margin / standard.bathroom_margin,
+            BATHROOM_CEILING_S,
+        ),
+        getup_hour=getup,
+        not_up_hour=min(getup + late_h, GETUP_ALERT_LATEST),
+    )
+
+
 def _quantile(values: Sequence[float], q: float) -> float:
     return float(np.quantile(np.asarray(values, dtype=float), q))
 
@@ -243,13 +276,10 @@ class RoutineBaseline:
         return self
 
     def _defaults(self, tz: ZoneInfo) -> None:
-        # before the person's own nights are learned: the get-up time staff were told, or 09:00;
-        # not up two hours after it is the finding (as the default 11:00 is to 09:00)
-        # the defaults are a standard watch; another level's margins move them alike
-        standard = WATCH_LEVELS[STANDARD]
-        late_h = self.getup_margin_h - standard.getup_margin_h
-        getup = hour_of(self.usual_getup) if self.usual_getup else DEFAULT_GETUP_LATE
-        alert = min(getup + DEFAULT_GETUP_ALERT - DEFAULT_GETUP_LATE + late_h, GETUP_ALERT_LATEST)
+        limits = default_limits(
+            Watch(self.gap_margin, self.bathroom_margin, self.getup_margin_h), self.usual_getup
+        )
+        getup, alert = limits.getup_hour, limits.not_up_hour
         self.window_ = SleepWindow(
             tz,
             to_night_hour(DEFAULT_BEDTIME_EARLY),
@@ -267,18 +297,15 @@ class RoutineBaseline:
             to_night_hour(NIGHT_EXIT_DEFAULT[0]),
             to_night_hour(NIGHT_EXIT_DEFAULT[1]),
         )
-        gap_scale = self.gap_margin / standard.gap_margin
-        active = min(DEFAULT_GAP_ACTIVE_S * gap_scale, GAP_CEILING_ACTIVE_S)
-        resting = min(DEFAULT_GAP_RESTING_S * gap_scale, GAP_CEILING_RESTING_S)
+        active, resting = limits.active_s, limits.resting_s
         self.normal_gap_active_s_ = (active / self.gap_margin,) * HOURS
         self.normal_gap_resting_s_ = (resting / self.gap_margin,) * HOURS
         self.threshold_active_s_ = (active,) * HOURS
         self.threshold_resting_s_ = (resting,) * HOURS
         self.usual_longest_s_: dict[tuple[str, bool], tuple[float, ...]] = {}
         self.bathroom_stays_s_: tuple[float, ...] = ()
-        bathroom = DEFAULT_BATHROOM_S * self.bathroom_margin / standard.bathroom_margin
         self.bathroom_threshold_s_: float | None = (
-            min(bathroom, BATHROOM_CEILING_S) if self.bathroom_observable_ else None
+            limits.bathroom_s if self.bathroom_observable_ else None
         )
         self.meal_windows_: tuple[tuple[float, float], ...] = ()
         self.away_periods_ = 0
