@@ -35,6 +35,7 @@ from ingest.retention import Retention, RetentionReport
 from ingest.store import (
     ACTIVITY_FROM,
     READING_MEASUREMENTS,
+    ROOM_ACTIVITY_FROM,
     check_measurements,
     from_ns,
     to_ns,
@@ -212,7 +213,7 @@ class InfluxStore:
         low, high = half_open(since, until)
         rows = [
             row
-            for level, names in ACTIVITY_FROM
+            for level, names in ROOM_ACTIVITY_FROM
             for row in await self._select(
                 f'SELECT count("value") FROM {",".join(map(ident, names))}'
                 f' WHERE "gw" = {literal(gateway)} AND "value" >= {level!r} AND time >= {low}'

@@ -27,7 +27,7 @@ from ingest.queries import (
     room_hours,
 )
 from ingest.retention import Retention, RetentionReport, raw_cutoff, rollup_cutoff
-from ingest.store import ACTIVITY_FROM, check_measurements, from_ns, to_ns
+from ingest.store import ACTIVITY_FROM, ROOM_ACTIVITY_FROM, check_measurements, from_ns, to_ns
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,20 @@ _SCHEMA = (
     ) WITHOUT ROWID""",
 )
 
+
 # a sign of activity: a reading of an activity measurement at or above its ``activity_from`` —
 # one clause per level, each answered from the (gw, m, t) index (an OR of them is not)
-ACTIVITY_CLAUSES: tuple[tuple[str, tuple[str | float, ...]], ...] = tuple(
-    (f"m IN ({','.join('?' * len(names))}) AND value >= ?", (*names, level))
-    for level, names in ACTIVITY_FROM
-)
+def _clauses(
+    levels: tuple[tuple[float, tuple[str, ...]], ...],
+) -> tuple[tuple[str, tuple[str | float, ...]], ...]:
+    return tuple(
+        (f"m IN ({','.join('?' * len(names))}) AND value >= ?", (*names, level))
+        for level, names in levels
+    )
+
+
+ACTIVITY_CLAUSES = _clauses(ACTIVITY_FROM)
+ROOM_ACTIVITY_CLAUSES = _clauses(ROOM_ACTIVITY_FROM)
 
 _UPSERT_READING = """INSERT INTO readings (gw, dev, m, t, value, rx) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (gw, dev, m, t) DO UPDATE SET value = excluded.value, rx = excluded.rx"""
@@ -253,7 +261,7 @@ class SQLiteStore:
 
         def query(conn: sqlite3.Connection) -> list[tuple[str, int, int]]:
             rows: list[tuple[str, int, int]] = []
-            for clause, args in ACTIVITY_CLAUSES:
+            for clause, args in ROOM_ACTIVITY_CLAUSES:
                 sql = (
                     f"SELECT dev, t - t % {HOUR_NS}, COUNT(*) FROM readings WHERE gw = ?"
                     f" AND {clause} AND t >= ? AND t < ? GROUP BY dev, t - t % {HOUR_NS}"

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from devices.catalog import MEASUREMENTS
+from devices.catalog import DEVICE_KINDS, MEASUREMENTS
 from devices.values import Event, Reading
 from ingest.errors import StoreError
 
@@ -21,10 +21,24 @@ _MICROSECOND = timedelta(microseconds=1)
 ACTIVITY_MEASUREMENTS: tuple[str, ...] = tuple(
     sorted(k for k, m in MEASUREMENTS.items() if m.activity)
 )
+
+
+def _by_level(names: tuple[str, ...]) -> tuple[tuple[float, tuple[str, ...]], ...]:
+    return tuple(
+        (level, tuple(k for k in names if MEASUREMENTS[k].activity_from == level))
+        for level in sorted({MEASUREMENTS[k].activity_from for k in names})
+    )
+
+
 # the activity measurements grouped by the value from which a reading is activity
-ACTIVITY_FROM: tuple[tuple[float, tuple[str, ...]], ...] = tuple(
-    (level, tuple(k for k in ACTIVITY_MEASUREMENTS if MEASUREMENTS[k].activity_from == level))
-    for level in sorted({MEASUREMENTS[k].activity_from for k in ACTIVITY_MEASUREMENTS})
+ACTIVITY_FROM = _by_level(ACTIVITY_MEASUREMENTS)
+# those a device in a room reports (a wearable's steps have no room: no use to the room lanes)
+ROOM_ACTIVITY_FROM = _by_level(
+    tuple(
+        k
+        for k in ACTIVITY_MEASUREMENTS
+        if any(k in d.measurements for d in DEVICE_KINDS.values() if not d.wearable)
+    )
 )
 READING_MEASUREMENTS: tuple[str, ...] = tuple(sorted(MEASUREMENTS))
 
