@@ -44,7 +44,7 @@ from alerts.routine.detectors import (
 )
 from alerts.routine.events import SensorEvent, from_reading
 from alerts.routine.history import EventHistory
-from alerts.routine.timeline import from_night_hour, hour_text
+from alerts.routine.timeline import Timeline, from_night_hour, hour_text
 from alerts.service import AlertService
 from alerts.views import AlertView
 from devices.catalog import DEVICE_KINDS
@@ -215,10 +215,8 @@ class RoutineMonitor:
         resident = ctx.residents[0]
         flags = person.risk_flags if person is not None else ""
         detector = RoutineDetector(wandering_risk=WANDERING_FLAG in flags.split(","))
-        recent = sorted(
-            [*home.history.since(now - RECENT), *home.steps.since(now - RECENT)],
-            key=lambda e: e.time,
-        )
+        # built once for the status and the check (each would otherwise build its own)
+        recent = Timeline([*home.history.since(now - RECENT), *home.steps.since(now - RECENT)])
         self.statuses[resident.id] = detector.status(home.baseline, recent, now)
         raised: list[AlertView] = []
         for finding in detector.check(home.baseline, recent, now):
