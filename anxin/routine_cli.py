@@ -180,5 +180,12 @@ def render(report: EvalReport, tz: str, watch: str = STANDARD) -> str:
         f" vs normal gap {s['asleep_median_normal_gap_min']} min (found by 'not up by the usual"
         " time')",
     ]
+    lines.append("  by the local hour of the cut (median time to alert vs median normal gap):")
+    for band, row in report.by_hour().items():
+        lines.append(
+            f"    {band}: {row['trials']} trials, {row['median_time_to_alert_min']} vs "
+            f"{row['median_normal_gap_min']} min, within their normal gap "
+            f"{row['within_normal_gap']}"
+        )
     lines += [f"Note: {note}" for note in report.notes]
     return "\n".join(lines) + "\n"

@@ -37,6 +37,9 @@ MAX_DRAWS = 1000  # draws of a moment before giving up on finding the person at 
 LEAVE_ONE_OUT = "leave-one-day-out"  # each day judged by a baseline of all the other days
 PAST_ONLY = "past-days"  # each day judged by a baseline of the days before it, as deployed
 PROTOCOLS = (LEAVE_ONE_OUT, PAST_ONLY)
+# the local hours of the cuts, in bands a station reads: the goal is per hour of the day
+HOUR_BANDS = (("night 22-06", 22, 6), ("morning 06-12", 6, 12), ("afternoon 12-18", 12, 18),
+              ("evening 18-22", 18, 22))  # fmt: skip
 HISTORY_BANDS = (("0-6 days", 0, 6), ("7-13 days", 7, 13), ("14-20 days", 14, 20),
                  ("21+ days", 21, 10_000))  # fmt: skip
 
@@ -122,7 +125,36 @@ class EvalReport:
                 [t.normal_gap.total_seconds() / 60.0 for t in asleep], 0.5
             ),
             "by_history": self.by_history(),
+            "by_hour": self.by_hour(),
         }
+
+    def by_hour(self) -> dict[str, dict[str, float | int | None]]:
+        """Trials by the local hour of the cut: median time to alert against the median normal
+        gap of those same trials, and how many were found within their own normal gap."""
+        out: dict[str, dict[str, float | int | None]] = {}
+        for label, lo, hi in HOUR_BANDS:
+            trials = [
+                t
+                for t in self.trials
+                if (
+                    lo <= t.local_hour < hi
+                    if lo < hi
+                    else (t.local_hour >= lo or t.local_hour < hi)
+                )
+            ]
+            delays = [t.delay.total_seconds() / 60.0 for t in trials if t.delay is not None]
+            out[label] = {
+                "trials": len(trials),
+                "detected": len(delays),
+                "median_time_to_alert_min": _rounded(delays, 0.5),
+                "median_normal_gap_min": _rounded(
+                    [t.normal_gap.total_seconds() / 60.0 for t in trials], 0.5
+                ),
+                "within_normal_gap": sum(
+                    1 for t in trials if t.delay is not None and t.delay <= t.normal_gap
+                ),
+            }
+        return out
 
     def by_history(self) -> dict[str, dict[str, float | int | None]]:
         """Resident-days, false alarms and trials by how many days the baseline had learned from

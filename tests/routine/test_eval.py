@@ -31,6 +31,26 @@ def test_regular_resident_has_no_false_alarms_and_is_found() -> None:
     assert all(t.delay.total_seconds() <= 3600 + 60 for t in awake if t.delay is not None)
 
 
+def test_trials_are_reported_by_the_hour_of_the_cut() -> None:
+    """The goal is per hour of the day: the report splits the trials by the local hour of the
+    cut (night 22-06 wraps midnight), each band with its own medians and within-gap count."""
+    recording = Recording(tuple(history(10)), (), "UTC", "constructed")
+    report = evaluate(recording, trials=40, seed=5)
+    bands = report.summary()["by_hour"]
+    assert isinstance(bands, dict)
+    assert list(bands) == ["night 22-06", "morning 06-12", "afternoon 12-18", "evening 18-22"]
+    assert sum(b["trials"] for b in bands.values()) == 40
+    night = [t for t in report.trials if t.local_hour >= 22 or t.local_hour < 6]
+    assert bands["night 22-06"]["trials"] == len(night) > 0
+    for band in bands.values():
+        assert band["within_normal_gap"] <= band["detected"] <= band["trials"]
+    afternoon = [t for t in report.trials if 12 <= t.local_hour < 18 and t.delay is not None]
+    assert afternoon
+    assert bands["afternoon 12-18"]["within_normal_gap"] == sum(
+        1 for t in afternoon if t.delay is not None and t.delay <= t.normal_gap
+    )
+
+
 def test_a_short_recording_still_has_a_yardstick() -> None:
     """Five days: each held-out baseline has four, too few, so the detector runs on defaults —
     but the normal gap is the data's, from the other days (it read 0 min before)."""
