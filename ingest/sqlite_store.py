@@ -214,12 +214,15 @@ class SQLiteStore:
         """Gateway -> time of its latest activity reading (value >= ``activity_from``) at or
         before ``until``."""
         limit = to_ns(until)
+        queries = [
+            (f"SELECT MAX(t) FROM readings WHERE gw = ? AND {clause} AND t <= ?", args)
+            for clause, args in ACTIVITY_CLAUSES
+        ]
 
         def query(conn: sqlite3.Connection) -> dict[str, int]:
             found: dict[str, int] = {}
             for gw in dict.fromkeys(gateways):
-                for clause, args in ACTIVITY_CLAUSES:
-                    sql = f"SELECT MAX(t) FROM readings WHERE gw = ? AND {clause} AND t <= ?"
+                for sql, args in queries:
                     (t,) = conn.execute(sql, (gw, *args, limit)).fetchone()
                     if t is not None:
                         found[gw] = max(t, found.get(gw, t))

@@ -243,12 +243,14 @@ class RoutineBaseline:
         short on the days they do not; the detectors count steps as signs of activity, so a
         step can only ever shorten the silence they judge."""
         tz = zone(self.tz)
-        if not isinstance(history, Timeline):
-            history = Timeline(e for e in history if e.kind != STEPS)
-        if history.steps:
+        timeline = (
+            history
+            if isinstance(history, Timeline)
+            else Timeline(e for e in history if e.kind != STEPS)
+        )
+        if timeline.steps:
             raise ValueError("a baseline learns without the wearable's steps: give a Timeline of "
                              "the home's sensors only")  # fmt: skip
-        timeline = history
         complete = complete_days(timeline, tz)
         chosen = sorted(set(complete) if days is None else set(days) & set(complete))
         excluded = set(complete) - set(chosen)

@@ -142,17 +142,17 @@ async def test_resident_page_says_whether_the_routine_is_personal_yet(
     # the defaults the monitor will apply at this resident's watch level and get-up time
     from registry.models import Resident
 
-    async with world.sessions() as session, session.begin():
-        person = await session.get(Resident, resident)
-        assert person is not None
-        person.watch, person.usual_getup = "close", "06:30"
+    async def profile(watch: str, usual_getup: str) -> None:
+        async with world.sessions() as session, session.begin():
+            person = await session.get(Resident, resident)
+            assert person is not None
+            person.watch, person.usual_getup = watch, usual_getup
+
+    await profile("close", "06:30")
     closely = await routine("zh-CN")
     assert "清醒时 3 小时 20 分、坐卧时 5 小时无活动即报警，08:00 未起床即报警" in closely
     assert "关注程度：密切" in closely
-    async with world.sessions() as session, session.begin():
-        person = await session.get(Resident, resident)
-        assert person is not None
-        person.watch, person.usual_getup = "standard", ""
+    await profile("standard", "")
     row = RoutineBaselineRow(
         resident_id=resident, days=3, min_days=7, ready=False, bathroom="off",
         getup_limit="11:00", fitted_at=datetime(2026, 3, 1, tzinfo=UTC),
