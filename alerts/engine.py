@@ -22,15 +22,14 @@ from devices.payloads import EventMessage
 from devices.topics import Channel, subscription
 from devices.values import Event
 from ingest.backoff import Backoff
-from ingest.broker_problems import broker_problem, check_granted
+from ingest.broker_problems import check_granted
+from ingest.reconnect import raise_if_cancelling, stay_connected
 
 log = logging.getLogger(__name__)
 
 CLIENT_ID = "anxin-alerts"
 QOS = 1
 KEEPALIVE_S = 30  # the broker notices a dead engine within 1.5 keepalives
-RECONNECT_INITIAL_S = 0.2
-RECONNECT_CAP_S = 30.0
 RETRY_INITIAL_S = 0.2  # alert database unavailable: the event stays un-PUBACKed meanwhile
 RETRY_CAP_S = 10.0
 
@@ -69,33 +68,10 @@ class AlertEngine:
 
     async def run(self) -> None:
         """Consume events until cancelled, reconnecting with capped, jittered backoff."""
-        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
-        while True:
-            problem: str | None = None
-            try:
-                await self._session(backoff)
-            except aiomqtt.MqttError as err:
-                problem = broker_problem(err, established=self.ready.is_set())
-                if problem is None:
-                    log.warning(
-                        "alerts_disconnected broker=%s:%d error=%r", self._host, self._port, err
-                    )
-            finally:
-                self.ready.clear()
-            delay = backoff.next_delay()
-            if problem is not None:
-                # a setting to fix, not a broker that is away: no fall is alerted until it is,
-                # so every attempt says why, at ERROR (and is retried: it may be fixed meanwhile)
-                log.error(
-                    "alerts_broker_refused broker=%s:%d username=%s problem=%s retry_in_s=%.2f",
-                    self._host,
-                    self._port,
-                    self._username,
-                    problem,
-                    delay,
-                )
-            log.info("alerts_reconnect_wait delay_s=%.2f", delay)
-            await asyncio.sleep(delay)
+        await stay_connected(
+            "alerts", self._session, self.ready,
+            broker=f"{self._host}:{self._port}", username=self._username,
+        )  # fmt: skip
 
     def _client(self) -> aiomqtt.Client:
         client = aiomqtt.Client(
@@ -119,6 +95,7 @@ class AlertEngine:
             events = subscription(Channel.EVENTS)
             check_granted(await client.subscribe(events, qos=QOS), [events])
             await self._check_database()
+            raise_if_cancelling()  # a stop during the set-up must not be lost (ingest.reconnect)
             backoff.reset()
             self.ready.set()
             log.info(

@@ -22,8 +22,11 @@ async def wait_until(clock: Clock, due: datetime | None, wake: asyncio.Event) ->
             return
         real = clock.to_real_seconds(seconds)
         if real > 0:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a stop (cancellation)
+            # that lands as ``wake`` is set, and the loop around us would then never end
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), real)
+                async with asyncio.timeout(real):
+                    await wake.wait()
             wake.clear()
             return
     await wake.wait()

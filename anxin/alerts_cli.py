@@ -30,6 +30,7 @@ from anxin import migrate
 from anxin.broker_login import BrokerLogin, add_broker_options, broker_settings_or_exit
 from anxin.commands import CommandPublisher
 from anxin.monitors import Monitors, build_monitors, keep_running
+from anxin.stopping import cancel_until_done
 from anxin.stores import STORE_KINDS, add_store_options, open_store_at, store_location
 from devices.clock import Clock, ScaledClock, SystemClock
 from registry.db import make_async_engine, make_sessionmaker
@@ -218,12 +219,18 @@ async def run_alert_service(
     try:
         async with asyncio.TaskGroup() as tg:
             tasks = [
-                tg.create_task(alert_engine.run()),
-                tg.create_task(scheduler.run()),
-                tg.create_task(sender.run()),
-                tg.create_task(keep_running("detectors", detectors, health=health)),
-                tg.create_task(keep_running("detector-alarms", detector_alarms.run)),
-                tg.create_task(keep_running("service-status", status_report.run)),
+                tg.create_task(alert_engine.run(), name="engine"),
+                tg.create_task(scheduler.run(), name="escalation"),
+                tg.create_task(sender.run(), name="delivery"),
+                tg.create_task(
+                    keep_running("detectors", detectors, health=health), name="detectors"
+                ),
+                tg.create_task(
+                    keep_running("detector-alarms", detector_alarms.run), name="detector-alarms"
+                ),
+                tg.create_task(
+                    keep_running("service-status", status_report.run), name="service-status"
+                ),
             ]
 
             async def announce_ready() -> None:
@@ -239,10 +246,9 @@ async def run_alert_service(
 
             # a task, not an await here: SIGTERM must stop the service also while the broker
             # refuses it or is unreachable (before, it was ignored until the broker answered)
-            tasks.append(tg.create_task(announce_ready()))
+            tasks.append(tg.create_task(announce_ready(), name="announce-ready"))
             await stop.wait()
-            for task in tasks:
-                task.cancel()
+            await cancel_until_done(tasks)
     finally:
         await engine.dispose()
 

@@ -29,6 +29,7 @@ from anxin.credentials import SERVICE_USERS, BrokerLogins, demo_gateway_password
 from anxin.demo import backfill_history, demo_clock, run_demo_gateways, save_demo_clock
 from anxin.monitors import BrokerLogin, build_monitors, keep_running
 from anxin.serving import EmbeddedServer, Readiness
+from anxin.stopping import cancel_until_done
 from anxin.stores import open_store
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
@@ -342,9 +343,7 @@ async def run(settings: Settings) -> int:
                     task.cancel()
                 await asyncio.gather(*edge, status, return_exceptions=True)
                 server.should_exit = True
-                for task in core:
-                    if task.get_name() != "http":
-                        task.cancel()
+                await cancel_until_done([task for task in core if task.get_name() != "http"])
     finally:
         if settings.demo:
             save_demo_clock(settings.data_dir, clock.now())

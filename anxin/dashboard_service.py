@@ -32,6 +32,7 @@ from anxin.commands import CommandPublisher
 from anxin.config import installation_secret
 from anxin.dashboard_cli import DashboardSettings
 from anxin.serving import EmbeddedServer, Readiness
+from anxin.stopping import cancel_until_done
 from anxin.stores import open_store_at
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
@@ -164,8 +165,7 @@ async def run_dashboard(settings: DashboardSettings) -> int:
             await stop.wait()
             log.info("dashboard_stopping")
             server.should_exit = True  # open streams are closed by uvicorn's graceful shutdown
-            for task in others:
-                task.cancel()
+            await cancel_until_done(others)
             await http
     finally:
         await store.close()

@@ -27,6 +27,7 @@ from alerts.test_alarms import SendCommand, WeeklyTestAlarms
 from alerts.vitals import VitalsMonitor
 from anxin.broker_login import BrokerLogin as BrokerLogin  # re-exported: anxin up imports it here
 from devices.clock import Clock, SystemClock
+from ingest.reconnect import raise_if_cancelling
 from ingest.store import ReadingStore
 
 INACTIVITY_CHECK_S = 300.0  # simulated seconds between routine (inactivity) sweeps
@@ -98,9 +99,13 @@ async def keep_running(
         started = time.monotonic()
         try:
             await run()
+            raise_if_cancelling()  # a stop the detector's own code lost (ingest.reconnect)
             log.error("detector_stopped name=%s restart_in_s=%.0f", name, backoff)
             failure: BaseException = RuntimeError("stopped")
         except Exception as err:
+            # a stop that landed with the failure (a TaskGroup raises the failure, not the
+            # cancellation) must stop the detector, not restart it
+            raise_if_cancelling()
             log.exception("detector_failed name=%s restart_in_s=%.0f", name, backoff)
             failure = err
         if health is not None:

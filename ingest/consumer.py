@@ -31,13 +31,14 @@ from devices.topics import UPLINK, Channel, subscription, topic
 from devices.values import Reading
 from ingest.backoff import Backoff
 from ingest.batcher import next_batch
-from ingest.broker_problems import broker_problem, check_granted
+from ingest.broker_problems import check_granted
 from ingest.decoding import decode
 from ingest.dedupe import MessageId, SeenMessages
 from ingest.errors import StoreError
 from ingest.line_protocol import reading_lines
 from ingest.metrics import IngestMetrics
 from ingest.quarantine import Quarantine, QuarantinedMessage, RejectReason, quarantined
+from ingest.reconnect import raise_if_cancelling, stay_connected
 from ingest.skew import SkewHook, SkewTracker, judge, refused_items, suspicious
 from ingest.store import ReadingLineWriter, ReadingStore
 from ingest.validation import split_readings, to_event
@@ -49,8 +50,6 @@ T = TypeVar("T")
 
 QOS = 1
 KEEPALIVE_S = 30  # the broker notices a dead ingest within 1.5 x this
-RECONNECT_INITIAL_S = 0.2
-RECONNECT_CAP_S = 30.0  # a restarting broker is back in seconds; don't hammer one that is not
 STORE_RETRY_INITIAL_S = 0.1
 STORE_RETRY_CAP_S = 10.0  # the gateway holds the data meanwhile; retry steadily, not wildly
 SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: the broker keeps our session through a week's outage
@@ -163,34 +162,10 @@ class Ingest:
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting with capped, jittered backoff."""
-        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
-        while True:
-            problem: str | None = None
-            try:
-                await self._session(backoff)
-            except* aiomqtt.MqttError as group:
-                err = group.exceptions[0]
-                problem = broker_problem(err, established=self.ready.is_set())
-                if problem is None:
-                    log.warning(
-                        "ingest_disconnected broker=%s:%d error=%r", self._host, self._port, err
-                    )
-            finally:
-                self.ready.clear()
-            delay = backoff.next_delay()
-            if problem is not None:
-                # not a broker that is away: retried all the same (it may be fixed while we
-                # run), but every attempt says why, at ERROR
-                log.error(
-                    "ingest_broker_refused broker=%s:%d username=%s problem=%s retry_in_s=%.2f",
-                    self._host,
-                    self._port,
-                    self._username,
-                    problem,
-                    delay,
-                )
-            log.info("ingest_reconnect_wait delay_s=%.2f", delay)
-            await asyncio.sleep(delay)
+        await stay_connected(
+            "ingest", self._session, self.ready,
+            broker=f"{self._host}:{self._port}", username=self._username,
+        )  # fmt: skip
 
     def _client(self) -> aiomqtt.Client:
         # the broker keeps our subscription and queues while we are away
@@ -224,6 +199,7 @@ class Ingest:
             prefix = f"$share/{self._shared_group}/" if self._shared_group else ""
             filters = [prefix + subscription(channel) for channel in UPLINK]
             check_granted(await client.subscribe([(f, QOS) for f in filters]), filters)
+            raise_if_cancelling()  # a stop during the set-up must not be lost (ingest.reconnect)
             backoff.reset()
             self.ready.set()
             log.info(

@@ -21,13 +21,12 @@ from devices.errors import DecodeError
 from devices.payloads import StatusMessage
 from devices.topics import Channel, parse_topic, subscription
 from ingest.backoff import Backoff
-from ingest.broker_problems import broker_problem, check_granted
+from ingest.broker_problems import check_granted
+from ingest.reconnect import raise_if_cancelling, stay_connected
 
 log = logging.getLogger(__name__)
 
 STATUS_QOS = 1
-RECONNECT_INITIAL_S = 0.2
-RECONNECT_CAP_S = 30.0
 
 
 class GatewayStatusWatch:
@@ -99,34 +98,22 @@ async def follow_statuses(
     refuses us (login, TLS, a refused subscription: ``ingest.broker_problems``) an ERROR
     ``{name}_broker_refused`` at every retry. Reconnects with capped, jittered backoff.
     """
-    backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_CAP_S)
     statuses = subscription(Channel.STATUS)
-    while True:
-        problem: str | None = None
-        try:
-            async with aiomqtt.Client(
-                host, port, identifier=client_id,
-                username=username, password=password, tls_context=tls_context,
-            ) as client:  # fmt: skip
-                check_granted(await client.subscribe(statuses, qos=STATUS_QOS), [statuses])
-                backoff.reset()
-                ready.set()
-                log.info(
-                    "%s_subscribed broker=%s:%d tls=%s username=%s",
-                    name, host, port, "on" if tls_context is not None else "off", username,
-                )  # fmt: skip
-                async for message in client.messages:
-                    await take(str(message.topic), message.payload)
-        except aiomqtt.MqttError as err:
-            problem = broker_problem(err, established=ready.is_set())
-            if problem is None:
-                log.warning("%s_disconnected error=%r", name, err)
-        finally:
-            ready.clear()
-        delay = backoff.next_delay()
-        if problem is not None:
-            log.error(
-                "%s_broker_refused broker=%s:%d username=%s problem=%s retry_in_s=%.2f",
-                name, host, port, username, problem, delay,
+
+    async def session(backoff: Backoff) -> None:
+        async with aiomqtt.Client(
+            host, port, identifier=client_id,
+            username=username, password=password, tls_context=tls_context,
+        ) as client:  # fmt: skip
+            check_granted(await client.subscribe(statuses, qos=STATUS_QOS), [statuses])
+            raise_if_cancelling()  # a stop during the set-up must not be lost (ingest.reconnect)
+            backoff.reset()
+            ready.set()
+            log.info(
+                "%s_subscribed broker=%s:%d tls=%s username=%s",
+                name, host, port, "on" if tls_context is not None else "off", username,
             )  # fmt: skip
-        await asyncio.sleep(delay)
+            async for message in client.messages:
+                await take(str(message.topic), message.payload)
+
+    await stay_connected(name, session, ready, broker=f"{host}:{port}", username=username)

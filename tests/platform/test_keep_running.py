@@ -54,3 +54,34 @@ async def test_a_failing_detector_is_restarted_and_the_others_keep_running(
     assert all(t.cancelled() for t in tasks)  # cancellation is not swallowed
     assert caplog.text.count("detector_failed name=flaky") == 2
     assert "OSError: store unreachable" in caplog.text
+
+
+async def test_a_stop_that_lands_with_a_failure_stops_the_detector() -> None:
+    # a TaskGroup that is cancelled as a child fails raises the failure, not the cancellation:
+    # the detector must then stop, not be restarted (the service would never exit)
+    go = asyncio.Event()
+    starts = 0
+
+    async def fails_in_a_group() -> None:
+        nonlocal starts
+        starts += 1
+
+        async def child() -> None:
+            await go.wait()
+            raise OSError("broker refused")
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(child())
+
+    task = asyncio.create_task(keep_running("tests", fails_in_a_group, first_backoff_s=0.01))
+    await asyncio.sleep(0)
+
+    def fails_and_stopped() -> None:
+        go.set()
+        task.cancel()
+
+    asyncio.get_running_loop().call_soon(fails_and_stopped)
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert done, f"the detector was restarted after the stop ({starts} starts)"
+    assert task.cancelled()
+    assert starts == 1

@@ -58,6 +58,18 @@ class Child:
             )
         return found[:count]
 
+    async def stop(self, within_s: float) -> int:
+        """SIGTERM; the exit code, or fail with the log's tail if it is not out within
+        ``within_s`` seconds (a service that ignores SIGTERM is killed by its supervisor)."""
+        self.proc.terminate()
+        try:
+            return await asyncio.wait_for(self.proc.wait(), within_s)
+        except TimeoutError:
+            tail = "".join(self.lines[-40:])
+            raise AssertionError(
+                f"still running {within_s:.0f} s after SIGTERM; log tail:\n{tail}"
+            ) from None
+
 
 def child_env(password: str | None = None) -> dict[str, str]:
     """The test's environment without a broker password, or with ``password`` in it."""

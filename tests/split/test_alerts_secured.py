@@ -87,8 +87,7 @@ async def test_a_wrong_password_is_an_error_at_every_retry(
         assert all("username=anxin-alerts" in line for line in lines)
         assert service.proc.returncode is None  # retrying: it may be fixed while it runs
         assert not service.matching("alert_service_ready")
-        service.proc.terminate()  # and an operator can still stop it
-        assert await asyncio.wait_for(service.proc.wait(), STOP_S) == 0
+        assert await service.stop(within_s=STOP_S) == 0  # and an operator can still stop it
 
 
 async def test_commands_reach_a_gateway_over_tls_with_the_service_login(
