@@ -78,6 +78,10 @@ async def _bus_forever(adapter: Zigbee2MqttAdapter) -> None:
         try:
             await adapter.run()
         except aiomqtt.MqttError as err:
+            # a stop swallowed by Python 3.11's wait_for inside aiomqtt (docs/architecture.md,
+            # "A stop is never lost"): stop, don't reconnect
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise asyncio.CancelledError from err
             delay = backoff.next_delay()
             log.warning("zigbee2mqtt.bus_lost error=%s retry_in_s=%.1f", err, delay)
             await asyncio.sleep(delay)

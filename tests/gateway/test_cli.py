@@ -7,11 +7,12 @@ import signal
 import sys
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
 from anxin.localservers import Server
 from devices.payloads import GatewayState, ReadingsMessage, StatusMessage
-from gateway.__main__ import config_from_args
+from gateway.__main__ import _bus_forever, config_from_args
 from gateway.errors import ConfigError
 from tests.gateway.conftest import IngestFactory
 
@@ -131,3 +132,27 @@ async def test_the_command_pairs_and_relays_a_zigbee2mqtt_device(
             async with asyncio.timeout(20):
                 await proc.wait()
     assert proc.returncode == 0, log_path.read_text()
+
+
+async def test_a_stop_that_lands_with_a_refused_bus_login_ends_the_bus_loop() -> None:
+    # the same lost-cancellation race as on the platform (tests/ingest/test_reconnect.py)
+    connack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    runs = 0
+
+    class Bus:  # the adapter's run(), down to aiomqtt's wait for the CONNACK
+        async def run(self) -> None:
+            nonlocal runs
+            runs += 1
+            await asyncio.wait_for(connack, 10)
+
+    task = asyncio.create_task(_bus_forever(Bus()))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+
+    def refused_and_stopped() -> None:
+        connack.set_exception(aiomqtt.MqttError("not authorized"))
+        task.cancel()
+
+    asyncio.get_running_loop().call_soon(refused_and_stopped)
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert done, f"the bus loop went on after the stop ({runs} runs)"
+    assert task.cancelled()
