@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.timers import wait_until
 from devices.clock import SystemClock
+from tests.races import stopped_as
 
 
 async def test_a_stop_that_lands_with_a_wake_is_not_lost() -> None:
@@ -21,16 +22,7 @@ async def test_a_stop_that_lands_with_a_wake_is_not_lost() -> None:
             await wait_until(clock, clock.now() + timedelta(hours=1), wake)
 
     task = asyncio.create_task(loop())
-    await asyncio.sleep(0)
-
-    def woken_and_stopped() -> None:
-        wake.set()
-        task.cancel()
-
-    asyncio.get_running_loop().call_soon(woken_and_stopped)
-    done, _ = await asyncio.wait({task}, timeout=2)
-    assert done, f"the loop went on after the stop ({rounds} rounds)"
-    assert task.cancelled()
+    assert await stopped_as(task, wake.set), f"the loop went on after the stop ({rounds} rounds)"
 
 
 async def test_it_returns_at_the_due_time_or_when_woken() -> None:

@@ -18,6 +18,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.backoff import Backoff
 from ingest.reconnect import raise_if_cancelling, stay_connected
+from tests.races import stopped_as
 
 NOT_AUTHORIZED = ReasonCode(PacketTypes.CONNACK, identifier=135)
 
@@ -40,16 +41,8 @@ async def test_a_stop_that_lands_with_a_refused_login_ends_the_loop() -> None:
     task = asyncio.create_task(
         stay_connected("t", session, asyncio.Event(), broker="b:1", username="u", backoff=_fast())
     )
-    await asyncio.sleep(0)  # the session is waiting for its CONNACK
-
-    def refused_and_stopped() -> None:
-        connack.set_exception(MqttConnectError(NOT_AUTHORIZED))
-        task.cancel()
-
-    asyncio.get_running_loop().call_soon(refused_and_stopped)
-    done, _ = await asyncio.wait({task}, timeout=2)
-    assert done, f"the loop went on after the stop ({attempts} attempts)"
-    assert task.cancelled()
+    refused = MqttConnectError(NOT_AUTHORIZED)
+    assert await stopped_as(task, lambda: connack.set_exception(refused)), attempts
     assert attempts == 1
 
 
@@ -65,16 +58,7 @@ async def test_a_stop_that_lands_with_the_suback_is_not_lost() -> None:
         await asyncio.Event().wait()
 
     task = asyncio.create_task(session())
-    await asyncio.sleep(0)
-
-    def granted_and_stopped() -> None:
-        suback.set_result(None)
-        task.cancel()
-
-    asyncio.get_running_loop().call_soon(granted_and_stopped)
-    done, _ = await asyncio.wait({task}, timeout=2)
-    assert done
-    assert task.cancelled()
+    assert await stopped_as(task, lambda: suback.set_result(None))
     assert not consumed
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from alerts.detector_health import DetectorHealth
 from anxin.monitors import keep_running
+from tests.races import stopped_as
 
 
 async def test_a_failing_detector_is_restarted_and_the_others_keep_running(
@@ -74,14 +75,5 @@ async def test_a_stop_that_lands_with_a_failure_stops_the_detector() -> None:
             tg.create_task(child())
 
     task = asyncio.create_task(keep_running("tests", fails_in_a_group, first_backoff_s=0.01))
-    await asyncio.sleep(0)
-
-    def fails_and_stopped() -> None:
-        go.set()
-        task.cancel()
-
-    asyncio.get_running_loop().call_soon(fails_and_stopped)
-    done, _ = await asyncio.wait({task}, timeout=2)
-    assert done, f"the detector was restarted after the stop ({starts} starts)"
-    assert task.cancelled()
+    assert await stopped_as(task, go.set), f"restarted after the stop ({starts} starts)"
     assert starts == 1
