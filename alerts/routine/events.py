@@ -40,6 +40,8 @@ _MEASUREMENT_KIND: dict[str, str] = {
     "steps": STEPS,
 }
 _CONTACT_DEVICE_KIND: dict[str, str] = {"door": DOOR}  # other contact devices are cupboards
+# the catalog measurements ``from_reading`` turns into events: what the routine monitor fetches
+READ_MEASUREMENTS: frozenset[str] = frozenset({*_MEASUREMENT_KIND, "contact_open"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from alerts.routine.detectors import (
     RoutineFinding,
     RoutineStatus,
 )
-from alerts.routine.events import SensorEvent, from_reading
+from alerts.routine.events import READ_MEASUREMENTS, SensorEvent, from_reading
 from alerts.routine.history import EventHistory
 from alerts.routine.timeline import Timeline, from_night_hour, hour_text
 from alerts.service import AlertService
@@ -63,10 +63,10 @@ RECENT = timedelta(days=2)  # what the detectors look at (their documented need)
 REFIT_EVERY = timedelta(days=1)
 LATE_READINGS = timedelta(hours=6)  # each sweep fetches this far back again (late readings)
 MIN_REAL_INTERVAL_S = 1.0  # never sweep more often than this, however fast simulated time runs
-ACTIVITY_MEASUREMENTS = ("motion", "contact_open", "bed_occupied", "flush")
 # the wearable's steps: kept for the last RECENT only, as signs of activity when checking (the
-# baseline learns from the fixed sensors above: alerts.routine.baseline.RoutineBaseline.fit)
+# baseline learns from the fixed sensors only: alerts.routine.baseline.RoutineBaseline.fit)
 STEPS_MEASUREMENT = "steps"
+LEARNED_MEASUREMENTS = READ_MEASUREMENTS - {STEPS_MEASUREMENT}
 # the alert's summary is the detector's own words (a tooltip on the console), not a message key
 NOTE_WORDS = {
     NO_BASELINE_NOTE: "conservative defaults: no personal baseline yet",
@@ -307,7 +307,7 @@ class RoutineMonitor:
         walked: list[SensorEvent] = []
         for key, kind, room in devices:
             for measurement in DEVICE_KINDS[kind].measurements if kind in DEVICE_KINDS else ():
-                if measurement in ACTIVITY_MEASUREMENTS:
+                if measurement in LEARNED_MEASUREMENTS:
                     into, start = new, since
                 elif measurement == STEPS_MEASUREMENT:
                     into, start = walked, max(since, now - RECENT)
