@@ -67,7 +67,11 @@ class AlertEngine:
         self.handled = 0  # events turned into (or attached to) an alert or knowingly ignored
 
     async def run(self) -> None:
-        """Consume events until cancelled, reconnecting with capped, jittered backoff."""
+        """Consume events until cancelled, reconnecting with capped, jittered backoff.
+
+        A broker that refuses this login means no fall is alerted until someone fixes it: every
+        attempt says why, at ERROR (``alerts_broker_refused``, ``ingest.reconnect``).
+        """
         await stay_connected(
             "alerts", self._session, self.ready,
             broker=f"{self._host}:{self._port}", username=self._username,
