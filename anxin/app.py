@@ -163,6 +163,11 @@ def _print_banner(settings: Settings) -> None:
     sys.stdout.flush()
 
 
+def _rate_text(per_s: float) -> str:
+    """A small demo's few readings a second read "0.3", not "0" (as if nothing arrived)."""
+    return f"{per_s:,.1f}" if per_s < 10 else f"{per_s:,.0f}"
+
+
 async def _status_line(
     ingest: Ingest, alerts: AlertService, settings: Settings, clock: Clock, homes: int
 ) -> None:
@@ -178,7 +183,7 @@ async def _status_line(
         open_alerts = await alerts.count_open()
         sim = clock.now().astimezone().strftime("%Y-%m-%d %H:%M") if settings.demo else ""
         line = (
-            f"homes online {online}/{homes}  readings/s {rate:,.0f}  open alerts {open_alerts}"
+            f"homes online {online}/{homes}  readings/s {_rate_text(rate)}  open alerts {open_alerts}"
             + (f"  simulated time {sim}" if sim else "")
         )
         if tty:

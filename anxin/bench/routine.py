@@ -20,7 +20,7 @@ from typing import Any
 
 from alerts.feed import AlertFeed
 from alerts.routine.monitor import (
-    ACTIVITY_MEASUREMENTS,
+    LEARNED_MEASUREMENTS,
     RECENT,
     STEPS_MEASUREMENT,
     RoutineMonitor,
@@ -60,7 +60,7 @@ def _simulated(number: int, days: int) -> list[Any]:
     return [
         r
         for r in home.step(NOW).readings
-        if r.measurement in ACTIVITY_MEASUREMENTS
+        if r.measurement in LEARNED_MEASUREMENTS
         or (r.measurement == STEPS_MEASUREMENT and r.time >= recent)
     ]
 
