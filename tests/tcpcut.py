@@ -63,6 +63,10 @@ class CuttableLink:
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         me = asyncio.current_task()
         assert me is not None
+        if self._server is None:
+            # accepted just before a cut, started just after it: cut() could not see this relay
+            writer.close()
+            return
         self._relays.add(me)
         try:
             await self._relay_once(reader, writer)
