@@ -77,3 +77,33 @@ async def test_a_stop_that_lands_with_a_failure_stops_the_detector() -> None:
     task = asyncio.create_task(keep_running("tests", fails_in_a_group, first_backoff_s=0.01))
     assert await stopped_as(task, go.set), f"restarted after the stop ({starts} starts)"
     assert starts == 1
+
+
+async def test_a_detector_whose_task_group_fails_is_still_restarted() -> None:
+    # the TaskGroup cancels its parent (this detector) to stop its other children, and takes
+    # that request back as it raises: not a stop, so the detector is started again
+    starts = 0
+
+    async def fails_in_a_group() -> None:
+        nonlocal starts
+        starts += 1
+
+        async def child() -> None:
+            raise OSError("broker refused")
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(child())
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(
+        keep_running("tests", fails_in_a_group, first_backoff_s=0.01, max_backoff_s=0.02)
+    )
+    for _ in range(200):
+        if starts >= 3:
+            break
+        await asyncio.sleep(0.01)
+    assert starts >= 3
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
