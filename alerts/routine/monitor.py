@@ -197,10 +197,11 @@ class RoutineMonitor:
         home = self._homes.setdefault(ctx.gateway_id, _Home())
         person = people.get(ctx.residents[0].id)
         profile = (person.usual_getup, person.watch) if person is not None else ("", STANDARD)
+        daily = home.refit_at is None or now >= home.refit_at
         # a usual get-up time or watch level staff just set (or changed) counts at once, not at
-        # tomorrow's refit
-        refit = home.refit_at is None or now >= home.refit_at or profile != home.profile
-        if refit:
+        # tomorrow's refit — a refit on the history already held: only the daily one re-reads it
+        refit = daily or profile != home.profile
+        if daily:
             home.history, home.fetched_until = EventHistory(), None
         await self._fetch(ctx.gateway_id, devices, home, now)
         if refit:
